@@ -1,0 +1,82 @@
+// Reads the CNI invocation environment and checks what each command needs
+// (spec section 2). A missing or malformed variable is code 4, naming it.
+import { CniError, ErrorCode } from "./errors";
+import { parseCniArgs, type CniArgs } from "./args";
+
+export const COMMANDS = ["ADD", "DEL", "CHECK", "VERSION", "GC", "STATUS"] as const;
+export type CniCommand = (typeof COMMANDS)[number];
+
+export interface CniEnv {
+  command: CniCommand;
+  containerId: string;
+  netns: string;
+  ifname: string;
+  args: CniArgs;
+  rawArgs: string;
+  path: string[];
+}
+
+const REQUIRED: Record<CniCommand, readonly string[]> = {
+  ADD: ["CNI_CONTAINERID", "CNI_NETNS", "CNI_IFNAME"],
+  CHECK: ["CNI_CONTAINERID", "CNI_NETNS", "CNI_IFNAME"],
+  DEL: ["CNI_CONTAINERID", "CNI_IFNAME"],
+  GC: ["CNI_PATH"],
+  VERSION: [],
+  STATUS: [],
+};
+
+// Spec: alphanumeric first, then alphanumerics, '_', '.', '-'. Enforcing it also
+// keeps container IDs safe to use as file names in the store.
+const CONTAINER_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+const MAX_CONTAINER_ID = 255;
+
+/** Spec rules for interface names: 1-15 bytes, not . or .., no / : or whitespace. */
+export function interfaceNameProblem(name: string): string | undefined {
+  if (name.length === 0) return "is empty";
+  if (Buffer.byteLength(name) > 15) return "is longer than 15 bytes";
+  if (name === "." || name === "..") return "may not be . or ..";
+  if (/[/:\s\0]/.test(name)) return "may not contain '/', ':', NUL or whitespace";
+  return undefined;
+}
+
+export function readCniEnv(env: Record<string, string | undefined>): CniEnv {
+  const rawCommand = env.CNI_COMMAND ?? "";
+  if (rawCommand === "") throw new CniError(ErrorCode.InvalidEnvironment, "required env variables [CNI_COMMAND] missing");
+  if (!(COMMANDS as readonly string[]).includes(rawCommand)) {
+    throw new CniError(
+      ErrorCode.InvalidEnvironment,
+      `unknown CNI_COMMAND ${JSON.stringify(rawCommand)}: expected one of ${COMMANDS.join(", ")}`,
+    );
+  }
+  const command = rawCommand as CniCommand;
+  const missing = REQUIRED[command].filter((k) => !env[k]);
+  if (missing.length > 0) {
+    throw new CniError(ErrorCode.InvalidEnvironment, `required env variables [${missing.join(",")}] missing for ${command}`);
+  }
+
+  const containerId = env.CNI_CONTAINERID ?? "";
+  if (containerId !== "" && (!CONTAINER_ID.test(containerId) || containerId.length > MAX_CONTAINER_ID)) {
+    throw new CniError(
+      ErrorCode.InvalidEnvironment,
+      "invalid CNI_CONTAINERID: must start with a letter or digit, hold only letters, digits, '_', '.', '-', and be at most 255 characters",
+    );
+  }
+  const ifname = env.CNI_IFNAME ?? "";
+  if (ifname !== "") {
+    const problem = interfaceNameProblem(ifname);
+    if (problem) throw new CniError(ErrorCode.InvalidEnvironment, `invalid CNI_IFNAME ${JSON.stringify(ifname)}: ${problem}`);
+  }
+  const netns = env.CNI_NETNS ?? "";
+  if (netns.includes("\0")) throw new CniError(ErrorCode.InvalidEnvironment, "invalid CNI_NETNS: contains NUL");
+
+  const rawArgs = env.CNI_ARGS ?? "";
+  return {
+    command,
+    containerId,
+    netns,
+    ifname,
+    args: parseCniArgs(rawArgs),
+    rawArgs,
+    path: (env.CNI_PATH ?? "").split(":").filter((p) => p !== ""),
+  };
+}
