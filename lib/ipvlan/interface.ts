@@ -1,0 +1,145 @@
+// Building the pod's ipvlan interface: create it on the master straight into
+// the pod namespace under a temporary name, rename it, set the neighbour
+// announcement sysctls, add addresses, bring it up (neighbours then get a
+// gratuitous ARP / unsolicited NA) and add routes.
+import { randomBytes } from "node:crypto";
+import { CniError, ErrorCode } from "../cni/errors";
+import type { CniIPConfig, CniRoute } from "../cni/types";
+import { addAddress, listAddresses } from "../net/address";
+import { createIpvlan } from "../net/link-create";
+import { deleteLink, getLinkByName, setLinkName, setLinkUp, type Link } from "../net/link";
+import { addRoute, type RouteSpec } from "../net/route";
+import { writeSysctl } from "../net/sysctl";
+import { isNetlinkErrno } from "../netlink/error";
+import type { NetlinkSocket } from "../netlink/socket";
+import { Errno } from "../sys/errno";
+import type { DadSettings, IpvlanMode } from "./config";
+import type { PodNetns } from "./pod-netns";
+
+export interface CreateOptions {
+  /** Socket of the namespace the master lives in. */
+  masterSock: NetlinkSocket;
+  master: Link;
+  pod: PodNetns;
+  ifname: string;
+  mode: IpvlanMode;
+  mtu: number;
+  /** The master is inside the pod namespace (linkInContainer). */
+  masterInPod: boolean;
+}
+
+const temporaryName = () => `ipv${randomBytes(5).toString("hex")}`;
+
+export function assertInterfaceAbsent(pod: PodNetns, ifname: string): void {
+  if (getLinkByName(pod.sock, ifname)) {
+    throw new CniError(ErrorCode.InterfaceExists, `interface ${ifname} already exists in network namespace ${pod.path}`);
+  }
+}
+
+/** Creates the slave and names it ifname inside the pod; returns it as the pod sees it. */
+export function createPodIpvlan(o: CreateOptions): Link {
+  const tmp = temporaryName();
+  try {
+    createIpvlan(o.masterSock, {
+      name: tmp,
+      parentIndex: o.master.index,
+      mode: o.mode,
+      ...(o.mtu > 0 ? { mtu: o.mtu } : {}),
+      ...(o.masterInPod ? {} : { netnsFd: o.pod.fd }),
+    });
+  } catch (e) {
+    if (isNetlinkErrno(e, Errno.EOPNOTSUPP)) {
+      throw new CniError(ErrorCode.MasterUnusable, `cannot create an ipvlan slave of ${o.master.name}: this kernel has no ipvlan support (${e.kernelMessage ?? "EOPNOTSUPP"})`, "load the ipvlan module: modprobe ipvlan");
+    }
+    if (isNetlinkErrno(e, Errno.EINVAL) && o.mtu > 0) {
+      throw new CniError(ErrorCode.InvalidConfig, `cannot create an ipvlan slave of ${o.master.name} with mtu ${o.mtu}: ${e.kernelMessage ?? e.message} (at most the master's mtu ${o.master.mtu})`);
+    }
+    throw e;
+  }
+  const created = getLinkByName(o.pod.sock, tmp);
+  if (!created) throw new CniError(ErrorCode.NetlinkFailure, `created ipvlan link ${tmp} is not visible in ${o.pod.path}`);
+  try {
+    // Rename before bringing it up: the kernel refuses to rename a running link.
+    setLinkName(o.pod.sock, created.index, o.ifname);
+  } catch (e) {
+    deleteLink(o.pod.sock, created.index, { ignoreMissing: true });
+    if (isNetlinkErrno(e, Errno.EEXIST)) {
+      throw new CniError(ErrorCode.InterfaceExists, `interface ${o.ifname} already exists in network namespace ${o.pod.path}`);
+    }
+    throw e;
+  }
+  return { ...created, name: o.ifname };
+}
+
+const hasFamily = (ips: CniIPConfig[], v6: boolean) => ips.some((ip) => ip.address.includes(":") === v6);
+
+function trySysctl(key: string, value: number, required: boolean): void {
+  try {
+    writeSysctl(key, value);
+  } catch (e) {
+    if (required) throw e; // e.g. no IPv6 in this kernel: only fatal if we need it
+  }
+}
+
+const sleeper = new Int32Array(new SharedArrayBuffer(4));
+
+/** Waits (bounded) for IPv6 DAD to finish on the link; a failed DAD is an address conflict. */
+function awaitDad(pod: PodNetns, link: Link, dad: DadSettings): void {
+  const deadline = performance.now() + dad.timeoutMs;
+  for (;;) {
+    const v6 = listAddresses(pod.sock, { index: link.index, family: 6 }).filter((a) => a.scope === 0);
+    const failed = v6.find((a) => a.dadFailed);
+    if (failed) {
+      throw new CniError(ErrorCode.AddressConflict, `IPv6 address ${failed.ip} is already used by another host on the link (duplicate address detection failed)`);
+    }
+    const pending = v6.filter((a) => a.tentative);
+    if (pending.length === 0) return;
+    if (performance.now() >= deadline) {
+      throw new CniError(
+        ErrorCode.AddressConflict,
+        `IPv6 address ${pending.map((a) => a.ip).join(", ")} still tentative after ${dad.timeoutMs} ms of duplicate address detection`,
+        "raise ipv6DAD.timeoutMs or disable ipv6DAD",
+      );
+    }
+    Atomics.wait(sleeper, 0, 0, 20);
+  }
+}
+
+/** Addresses, link up and routes; routes without a gateway use their family's. */
+export function configurePodInterface(pod: PodNetns, link: Link, ips: CniIPConfig[], routes: CniRoute[], dad: DadSettings): void {
+  const v6 = hasFamily(ips, true);
+  pod.run(() => {
+    if (v6) writeSysctl(`net/ipv6/conf/${link.name}/disable_ipv6`, 0);
+    trySysctl(`net/ipv4/conf/${link.name}/arp_notify`, 1, false);
+    trySysctl(`net/ipv6/conf/${link.name}/ndisc_notify`, 1, v6);
+  });
+  for (const ip of ips) {
+    const [address, prefix] = ip.address.split("/");
+    addAddress(pod.sock, { index: link.index, ip: address!, prefix: Number(prefix), noDad: !dad.enabled });
+  }
+  setLinkUp(pod.sock, link.index);
+  const lo = getLinkByName(pod.sock, "lo");
+  if (lo && !lo.up) setLinkUp(pod.sock, lo.index);
+  if (v6 && dad.enabled) awaitDad(pod, link, dad);
+
+  const gateways = { 4: ips.find((ip) => !ip.address.includes(":"))?.gateway, 6: ips.find((ip) => ip.address.includes(":"))?.gateway };
+  for (const r of routes) {
+    const family = r.dst.includes(":") ? 6 : 4;
+    const spec: RouteSpec = { dst: r.dst, oif: link.index };
+    const gw = r.gw ?? gateways[family];
+    if (gw) spec.gw = gw;
+    if (r.table !== undefined) spec.table = r.table;
+    if (r.priority !== undefined) spec.priority = r.priority;
+    if (r.mtu !== undefined) spec.mtu = r.mtu;
+    try {
+      addRoute(pod.sock, spec);
+    } catch (e) {
+      if (!isNetlinkErrno(e, Errno.EEXIST)) throw e; // the kernel may have made it already (e.g. a connected route)
+    }
+  }
+}
+
+/** Removes the pod's interface; true if something was removed. */
+export function removePodInterface(pod: PodNetns, ifname: string): boolean {
+  return deleteLink(pod.sock, ifname, { ignoreMissing: true });
+}

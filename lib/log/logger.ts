@@ -1,0 +1,66 @@
+// A tiny structured logger: stderr for warnings and errors, and (when a log
+// file is configured) one JSON line per event in a 0600 file in a 0700
+// directory, rotated by size. Logging never fails an invocation.
+import { appendFileSync, mkdirSync, renameSync, statSync, unlinkSync } from "node:fs";
+import { dirname } from "node:path";
+
+export type LogLevel = "debug" | "info" | "warn" | "error";
+const RANK: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
+
+export interface LoggerOptions {
+  level: LogLevel;
+  filePath?: string;
+  maxSizeMB?: number;
+  maxCount?: number;
+  component: string;
+}
+
+export interface Logger {
+  log(level: LogLevel, msg: string, fields?: Record<string, unknown>): void;
+}
+
+function rotate(file: string, maxCount: number): void {
+  try {
+    unlinkSync(`${file}.${maxCount}`);
+  } catch {
+    /* nothing that old */
+  }
+  for (let i = maxCount - 1; i >= 1; i--) {
+    try {
+      renameSync(`${file}.${i}`, `${file}.${i + 1}`);
+    } catch {
+      /* gap in the series */
+    }
+  }
+  try {
+    renameSync(file, `${file}.1`);
+  } catch {
+    /* raced with another rotation */
+  }
+}
+
+export function createLogger(opts: LoggerOptions): Logger {
+  const min = RANK[opts.level];
+  const maxBytes = (opts.maxSizeMB ?? 100) * 1024 * 1024;
+  const maxCount = opts.maxCount ?? 10;
+  return {
+    log(level, msg, fields = {}) {
+      if (RANK[level] < min) return;
+      if (RANK[level] >= RANK.warn) process.stderr.write(`${opts.component}: ${level}: ${msg}\n`);
+      const file = opts.filePath;
+      if (!file) return;
+      try {
+        mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+        try {
+          if (statSync(file).size >= maxBytes) rotate(file, maxCount);
+        } catch {
+          /* no file yet */
+        }
+        const line = JSON.stringify({ time: new Date().toISOString(), level, component: opts.component, msg, ...fields });
+        appendFileSync(file, line + "\n", { mode: 0o600 });
+      } catch {
+        /* a full or read-only log disk must not break networking */
+      }
+    },
+  };
+}

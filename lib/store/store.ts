@@ -1,0 +1,291 @@
+// The allocation store: one file per attachment and one claim file per used
+// address, under one kernel lock. Cost per operation does not grow with the
+// number of allocations (a lookup is one open, a free address is found from a
+// per-pool hint).
+//
+// Crash safety comes from write order, not from a journal:
+//   ADD writes the attachment record first, then the claims;
+//   DEL lowers the pool hint, removes the claims it owns, then the record.
+// A process killed in between leaves either a record whose listed addresses are
+// not (all) claimed — harmless, DEL or a retried ADD cleans it — or claims
+// still listed by their record, which DEL releases. A claim is never written
+// without a durable record naming it, so nothing is lost or given twice.
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmdirSync, unlinkSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { CniError, ErrorCode } from "../cni/errors";
+import { fsyncDir, writeFileAtomic } from "./atomic";
+import { safeName, storeLayout, type StoreLayout } from "./layout";
+import { parseAttachment, parseClaim, type AttachmentRecord, type ClaimRecord } from "./records";
+
+export interface StoreLock {
+  release(): void;
+}
+export type LockAcquirer = (path: string, timeoutMs: number) => StoreLock;
+
+export interface StoreOptions {
+  dataDir: string;
+  lockTimeoutMs: number;
+  acquireLock: LockAcquirer;
+}
+
+function isMissing(e: unknown): boolean {
+  const code = (e as NodeJS.ErrnoException).code;
+  return code === "ENOENT" || code === "ENOTDIR";
+}
+
+function storeIo(e: unknown, what: string): CniError {
+  if (e instanceof CniError) return e;
+  const err = e as NodeJS.ErrnoException;
+  const hint = err.code === "ENOSPC" ? " (no space left on the device holding dataDir)" : "";
+  return new CniError(ErrorCode.IoFailure, `store: cannot ${what}: ${err.message}${hint}`, err.code ?? "");
+}
+
+function readIfExists(file: string): string | undefined {
+  try {
+    return readFileSync(file, "utf8");
+  } catch (e) {
+    if (isMissing(e)) return undefined;
+    throw storeIo(e, `read ${file}`);
+  }
+}
+
+/** A directory the store trusts: ours, not writable by group or others. */
+export function checkPrivateDir(dir: string, what: string): void {
+  let st;
+  try {
+    st = lstatSync(dir);
+  } catch (e) {
+    throw storeIo(e, `inspect ${what} ${dir}`);
+  }
+  if (!st.isDirectory()) throw new CniError(ErrorCode.InvalidConfig, `${what} ${dir} is not a directory`);
+  if (typeof process.getuid === "function" && st.uid !== process.getuid()) {
+    throw new CniError(ErrorCode.InvalidConfig, `${what} ${dir} is owned by uid ${st.uid}, not by this user; refusing to use it`);
+  }
+  if (st.mode & 0o022) {
+    throw new CniError(
+      ErrorCode.InvalidConfig,
+      `${what} ${dir} is writable by group or others (mode ${(st.mode & 0o777).toString(8)}); refusing to use it (chmod go-w)`,
+    );
+  }
+}
+
+export class AllocationStore {
+  readonly layout: StoreLayout;
+  private readonly opts: StoreOptions;
+
+  private constructor(opts: StoreOptions) {
+    this.opts = opts;
+    this.layout = storeLayout(opts.dataDir);
+  }
+
+  /** Opens (creating 0700 directories as needed) the store under dataDir. */
+  static open(opts: StoreOptions): AllocationStore {
+    const store = new AllocationStore(opts);
+    const l = store.layout;
+    try {
+      mkdirSync(l.root, { recursive: true, mode: 0o700 });
+    } catch (e) {
+      throw storeIo(e, `create dataDir ${l.root}`);
+    }
+    checkPrivateDir(l.root, "dataDir");
+    for (const dir of [l.attachments, l.claims, l.hints]) {
+      try {
+        mkdirSync(dir, { mode: 0o700 });
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw storeIo(e, `create ${dir}`);
+      }
+    }
+    return store;
+  }
+
+  /** Runs fn holding the store lock; the kernel drops the lock if we die. */
+  withLock<T>(fn: (tx: StoreTx) => T): T {
+    const lock = this.opts.acquireLock(this.layout.lock, this.opts.lockTimeoutMs);
+    try {
+      return fn(new StoreTx(this.layout));
+    } finally {
+      lock.release();
+    }
+  }
+}
+
+export class StoreTx {
+  constructor(readonly layout: StoreLayout) {}
+
+  private attachmentDir(containerID: string): string {
+    return join(this.layout.attachments, safeName(containerID, "container ID"));
+  }
+
+  private attachmentFile(containerID: string, ifname: string): string {
+    return join(this.attachmentDir(containerID), safeName(ifname, "interface name"));
+  }
+
+  private claimFile(address: string): string {
+    return join(this.layout.claims, safeName(address, "address"));
+  }
+
+  attachment(containerID: string, ifname: string): AttachmentRecord | undefined {
+    const file = this.attachmentFile(containerID, ifname);
+    const text = readIfExists(file);
+    return text === undefined ? undefined : parseAttachment(text, file);
+  }
+
+  /** Every interface of one container (for `release --container-id`). */
+  attachmentsOf(containerID: string): AttachmentRecord[] {
+    const dir = this.attachmentDir(containerID);
+    let names: string[];
+    try {
+      names = readdirSync(dir);
+    } catch (e) {
+      if (isMissing(e)) return [];
+      throw storeIo(e, `list ${dir}`);
+    }
+    return names.filter((n) => !n.startsWith(".")).map((n) => {
+      const file = join(dir, n);
+      return parseAttachment(readIfExists(file) ?? "", file);
+    });
+  }
+
+  listAttachments(): AttachmentRecord[] {
+    let ids: string[];
+    try {
+      ids = readdirSync(this.layout.attachments);
+    } catch (e) {
+      throw storeIo(e, `list ${this.layout.attachments}`);
+    }
+    return ids.filter((n) => !n.startsWith(".")).flatMap((id) => this.attachmentsOf(id));
+  }
+
+  isUsed(address: string): boolean {
+    return existsSync(this.claimFile(address));
+  }
+
+  claim(address: string): ClaimRecord | undefined {
+    const file = this.claimFile(address);
+    const text = readIfExists(file);
+    return text === undefined ? undefined : parseClaim(text, file);
+  }
+
+  listClaims(): { address: string; claim: ClaimRecord }[] {
+    let names: string[];
+    try {
+      names = readdirSync(this.layout.claims);
+    } catch (e) {
+      throw storeIo(e, `list ${this.layout.claims}`);
+    }
+    return names
+      .filter((n) => !n.startsWith("."))
+      .map((address) => {
+        const file = join(this.layout.claims, address);
+        return { address, claim: parseClaim(readIfExists(file) ?? "", file) };
+      });
+  }
+
+  /** The lowest ordinal that may be free in a pool whose usable set has this fingerprint. */
+  hint(pool: string, fingerprint: string): bigint {
+    const text = readIfExists(join(this.layout.hints, safeName(pool, "pool name")));
+    if (!text) return 0n;
+    const [fp, ord] = text.trim().split(" ");
+    if (fp !== fingerprint || !ord || !/^\d+$/.test(ord)) return 0n;
+    return BigInt(ord);
+  }
+
+  /** Hints are only an optimisation: written atomically but not fsynced. */
+  setHint(pool: string, fingerprint: string, ordinal: bigint): void {
+    try {
+      writeFileAtomic(join(this.layout.hints, safeName(pool, "pool name")), `${fingerprint} ${ordinal}\n`, { durable: false });
+    } catch (e) {
+      throw storeIo(e, `write hint of pool ${pool}`);
+    }
+  }
+
+  /**
+   * Records an attachment and claims its addresses. On failure (disk full)
+   * everything this call wrote is removed again and the old state stays.
+   */
+  commit(record: AttachmentRecord): void {
+    const dir = this.attachmentDir(record.containerID);
+    const file = this.attachmentFile(record.containerID, record.ifname);
+    const written: string[] = [];
+    try {
+      let createdDir = false;
+      try {
+        mkdirSync(dir, { mode: 0o700 });
+        createdDir = true;
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
+      }
+      writeFileAtomic(file, JSON.stringify(record) + "\n", { syncDir: true });
+      written.push(file);
+      if (createdDir) fsyncDir(this.layout.attachments);
+      for (const ip of record.ips) {
+        const claim: ClaimRecord = {
+          containerID: record.containerID,
+          ifname: record.ifname,
+          network: record.network,
+          pool: ip.pool,
+          pod: record.pod,
+          created: record.created,
+        };
+        const claimFile = this.claimFile(ip.address);
+        writeFileAtomic(claimFile, JSON.stringify(claim) + "\n", { syncDir: false });
+        written.push(claimFile);
+      }
+      fsyncDir(this.layout.claims);
+    } catch (e) {
+      for (const f of written.reverse()) {
+        try {
+          unlinkSync(f);
+        } catch {
+          /* best effort: the record alone is harmless */
+        }
+      }
+      throw storeIo(e, `record the allocation of ${record.containerID}/${record.ifname}`);
+    }
+  }
+
+  /** Removes the claims this attachment owns, then its record. Idempotent. */
+  release(record: AttachmentRecord): void {
+    try {
+      for (const ip of record.ips) {
+        const owner = this.claim(ip.address);
+        if (owner && owner.containerID === record.containerID && owner.ifname === record.ifname) {
+          unlinkSync(this.claimFile(ip.address));
+        }
+      }
+      fsyncDir(this.layout.claims);
+      const file = this.attachmentFile(record.containerID, record.ifname);
+      try {
+        unlinkSync(file);
+      } catch (e) {
+        if (!isMissing(e)) throw e;
+      }
+      const dir = this.attachmentDir(record.containerID);
+      try {
+        rmdirSync(dir);
+      } catch {
+        /* other interfaces of this container remain */
+      }
+      fsyncDir(this.layout.attachments);
+    } catch (e) {
+      throw storeIo(e, `release ${record.containerID}/${record.ifname}`);
+    }
+  }
+
+  /** Removes a claim with no attachment record behind it (repair, GC). */
+  dropClaim(address: string): void {
+    try {
+      unlinkSync(this.claimFile(address));
+    } catch (e) {
+      if (!isMissing(e)) throw storeIo(e, `remove claim ${address}`);
+    }
+  }
+}
+
+export const storeExists = (dataDir: string) => {
+  try {
+    return statSync(storeLayout(dataDir).claims).isDirectory();
+  } catch {
+    return false;
+  }
+};

@@ -1,0 +1,38 @@
+// Multi-document YAML. Inside the compiled plugins Bun's native parser is used
+// (no JS parser to load at start-up); under Node (tests, scripts) the `yaml`
+// package is loaded on first use.
+import { createRequire } from "node:module";
+
+interface BunYaml {
+  parse(text: string): unknown;
+}
+
+const DOC_MARKER = /^---[ \t]*(?:#.*)?$/m;
+
+function bunYaml(): BunYaml | undefined {
+  return (globalThis as { Bun?: { YAML?: BunYaml } }).Bun?.YAML;
+}
+
+/** Returns the documents of a YAML stream; empty documents are dropped. */
+export function parseYamlAll(text: string): unknown[] {
+  const native = bunYaml();
+  if (native) {
+    // Bun returns an array both for several documents and for one document
+    // that is a list; splitting first makes each parse exactly one document.
+    return text
+      .split(DOC_MARKER)
+      .map((chunk) => native.parse(chunk))
+      .filter((d) => d !== null && d !== undefined);
+  }
+  const require = createRequire(import.meta.url);
+  const yaml = require("yaml") as typeof import("yaml");
+  const docs = yaml.parseAllDocuments(text);
+  const list = Array.isArray(docs) ? docs : [docs];
+  const out: unknown[] = [];
+  for (const doc of list) {
+    if ("errors" in doc && doc.errors.length > 0) throw new Error(doc.errors[0]!.message);
+    const value = doc.toJS();
+    if (value !== null && value !== undefined) out.push(value);
+  }
+  return out;
+}

@@ -1,0 +1,73 @@
+// ADD: vet the master, get addresses (IPAM, or prevResult when chained),
+// create and configure the pod's ipvlan interface. Any failure after IPAM ADD
+// removes the link and releases the addresses: nothing is left behind.
+import { CniError, ErrorCode } from "../../../lib/cni/errors";
+import type { CniRequest } from "../../../lib/cni/skel";
+import type { CniResult } from "../../../lib/cni/types";
+import { assertInterfaceAbsent, configurePodInterface, createPodIpvlan, removePodInterface } from "../../../lib/ipvlan/interface";
+import { resolveMaster } from "../../../lib/ipvlan/master";
+import { openPodNetns } from "../../../lib/ipvlan/pod-netns";
+import { getLinkByIndex } from "../../../lib/net/link";
+import { NetlinkSocket } from "../../../lib/netlink/socket";
+import { ipam, ipvlanConfig } from "../context";
+
+function addresses(req: CniRequest, hasIpam: boolean): CniResult | undefined {
+  if (hasIpam) return undefined;
+  const prev = req.prevResult;
+  if (!prev || !prev.ips || prev.ips.length === 0) {
+    throw new CniError(ErrorCode.InvalidConfig, 'no "ipam" configured and no prevResult with addresses to use (chained mode)');
+  }
+  return prev;
+}
+
+export function ipvlanAdd(req: CniRequest): CniResult {
+  const cfg = ipvlanConfig(req);
+  const { ifname, netns } = req.env;
+  const chained = addresses(req, cfg.ipamType !== undefined);
+
+  const pod = openPodNetns(netns);
+  const hostSock = cfg.linkInContainer ? undefined : new NetlinkSocket();
+  try {
+    const masterSock = hostSock ?? pod.sock;
+    const master = resolveMaster(masterSock, cfg.master, cfg.linkInContainer ? "pod" : "host");
+    assertInterfaceAbsent(pod, ifname);
+
+    const allocated = chained ?? ipam(req, cfg, "ADD")!;
+    let created = false;
+    try {
+      const ips = allocated.ips ?? [];
+      if (ips.length === 0) throw new CniError(ErrorCode.InvalidConfig, `IPAM plugin ${cfg.ipamType} returned no addresses`);
+      const link = createPodIpvlan({ masterSock, master, pod, ifname, mode: cfg.mode, mtu: cfg.mtu, masterInPod: cfg.linkInContainer });
+      created = true;
+      configurePodInterface(pod, link, ips, allocated.routes ?? [], cfg.dad);
+      const final = getLinkByIndex(pod.sock, link.index);
+      const result: CniResult = {
+        cniVersion: req.conf.cniVersion,
+        interfaces: [{ name: ifname, ...(final?.mac ? { mac: final.mac } : {}), sandbox: netns }],
+        ips: ips.map((ip) => ({ ...ip, interface: 0 })),
+        routes: allocated.routes ?? [],
+      };
+      if (allocated.dns) result.dns = allocated.dns;
+      return result;
+    } catch (e) {
+      if (created) {
+        try {
+          removePodInterface(pod, ifname);
+        } catch {
+          /* the namespace may be going away; IPAM release below still matters */
+        }
+      }
+      if (!chained) {
+        try {
+          ipam(req, cfg, "DEL");
+        } catch (rollback) {
+          process.stderr.write(`ipvlan-attach: rollback: IPAM DEL failed: ${(rollback as Error).message}\n`);
+        }
+      }
+      throw e;
+    }
+  } finally {
+    hostSock?.close();
+    pod.close();
+  }
+}

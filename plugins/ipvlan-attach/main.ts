@@ -1,0 +1,29 @@
+// ipvlan-attach: a CNI main plugin giving a pod an ipvlan slave of the node's
+// NIC. Command modules load on demand to keep start-up minimal.
+import { helpText, invokedAsCni, runCni, versionText } from "../../lib/cni/process";
+import type { PluginCommands } from "../../lib/cni/skel";
+import { PROJECT_VERSION } from "../../lib/version";
+
+const INFO = {
+  name: "ipvlan-attach",
+  version: PROJECT_VERSION,
+  about: "ipvlan underlay interfaces for pods (slaves keep the node NIC's MAC)",
+  usage: "Configuration: see README.md, section \"ipvlan-attach configuration\".",
+};
+
+const commands: PluginCommands = {
+  add: async (req) => (await import("./commands/add")).ipvlanAdd(req),
+  del: async (req) => (await import("./commands/del")).ipvlanDel(req),
+  check: async (req) => (await import("./commands/check")).ipvlanCheck(req),
+  gc: async (req) => (await import("./commands/status")).ipvlanGc(req),
+  status: async (req) => (await import("./commands/status")).ipvlanStatus(req),
+};
+
+async function main(): Promise<void> {
+  if (invokedAsCni()) await runCni(commands);
+  const args = process.argv.slice(2);
+  process.stdout.write(args.includes("--version") ? versionText(INFO) : helpText(INFO));
+  process.exit(args.length === 0 || args.includes("--help") || args.includes("-h") || args.includes("--version") ? 0 : 2);
+}
+
+void main();

@@ -1,0 +1,58 @@
+// The pool CLI: what an operator runs on a node to see and fix IPAM state.
+import { CniError } from "../../../lib/cni/errors";
+import { helpText, versionText } from "../../../lib/cni/process";
+import { DEFAULT_DATA_DIR, DEFAULT_POOL_DIR } from "../../../lib/ipam/config";
+import { PROJECT_VERSION } from "../../../lib/version";
+import { parseArgs, type ParsedArgs } from "./args";
+
+export const INFO = {
+  name: "spiderpool-ipam",
+  version: PROJECT_VERSION,
+  about: "IPAM from SpiderIPPool pools bound to nodes, with a file-locked local store",
+  usage: [
+    "Commands for a person on the node:",
+    "  pools [-o table|json] [--pool-dir DIR] [--data-dir DIR] [--node NAME] [--all-nodes]",
+    "        the pools this node sees, with allocated and total addresses",
+    "  validate FILE...      check SpiderIPPool files with the rules ADD uses",
+    "  release --container-id ID [--ifname IF] [--data-dir DIR] [--pool-dir DIR]",
+    "        free a container's addresses by hand",
+    `Defaults: --pool-dir ${DEFAULT_POOL_DIR}, --data-dir ${DEFAULT_DATA_DIR},`,
+    "          --node from NODE_NAME, KUBERNETES_NODE_NAME or the host name.",
+  ].join("\n"),
+};
+
+export async function runCli(argv: string[]): Promise<number> {
+  let args: ParsedArgs;
+  try {
+    args = parseArgs(argv);
+  } catch (e) {
+    process.stderr.write(`${(e as Error).message}\n`);
+    return 2;
+  }
+  const [command, ...rest] = args.positional;
+  if (args.flags.has("version")) {
+    process.stdout.write(versionText(INFO));
+    return 0;
+  }
+  if (!command || args.flags.has("help") || args.flags.has("h") || command === "help") {
+    process.stdout.write(helpText(INFO));
+    return 0;
+  }
+  try {
+    switch (command) {
+      case "pools":
+        return (await import("./pools")).poolsCommand(args);
+      case "validate":
+        return (await import("./validate")).validateCommand(rest);
+      case "release":
+        return (await import("./release")).releaseCommand(args);
+      default:
+        process.stderr.write(`unknown command ${JSON.stringify(command)}; see --help\n`);
+        return 2;
+    }
+  } catch (e) {
+    const msg = e instanceof CniError ? `${e.message}${e.details ? ` (${e.details})` : ""}` : (e as Error).message;
+    process.stderr.write(`error: ${msg}\n`);
+    return 1;
+  }
+}

@@ -1,0 +1,14 @@
+// `validate FILE...`: the same parsing and rules as ADD, over the given files
+// together (so overlaps between them are found too).
+import { readPoolFile, validatePools } from "../../../lib/ipam/pool-source";
+
+export async function validateCommand(files: string[]): Promise<number> {
+  if (files.length === 0) {
+    process.stderr.write("validate needs at least one pool file\n");
+    return 2;
+  }
+  const pools = await validatePools(files.flatMap(readPoolFile));
+  for (const p of pools) process.stdout.write(`ok  ${p.name}  IPv${p.family}  ${p.total} addresses  (${p.source})\n`);
+  process.stdout.write(`${pools.length} pool(s) valid\n`);
+  return 0;
+}

@@ -1,0 +1,78 @@
+// ADD: choose pools, take one free address per family under the store lock,
+// record it durably, and answer with addresses, gateway and routes. A repeated
+// ADD for the same container and interface answers the same addresses.
+import { CniError, ErrorCode } from "../../../lib/cni/errors";
+import type { CniRequest } from "../../../lib/cni/skel";
+import type { CniResult } from "../../../lib/cni/types";
+import { parseIP, formatIP, type IPAddr } from "../../../lib/ip/address";
+import { ordinalOf, planAllocation, type Allocation } from "../../../lib/ipam/allocate";
+import type { Pool } from "../../../lib/ipam/pool";
+import { readIpamRequest } from "../../../lib/ipam/request";
+import { buildIpamResult } from "../../../lib/ipam/result";
+import { selectPools } from "../../../lib/ipam/select";
+import type { AttachmentRecord } from "../../../lib/store/records";
+import type { StoreTx } from "../../../lib/store/store";
+import { ipamConfig, openStore, poolsFor, selectionContext } from "../context";
+
+/** The allocations an existing record still holds, if all of them are intact. */
+function intactAllocations(tx: StoreTx, record: AttachmentRecord, pools: Pool[]): Allocation[] | undefined {
+  const allocs: Allocation[] = [];
+  for (const entry of record.ips) {
+    const owner = tx.claim(entry.address);
+    if (!owner || owner.containerID !== record.containerID || owner.ifname !== record.ifname) return undefined;
+    const pool = pools.find((p) => p.name === entry.pool);
+    const ip = parseIP(entry.address);
+    if (!pool || !ip) return undefined;
+    allocs.push({ pool, ip });
+  }
+  return allocs.length > 0 ? allocs : undefined;
+}
+
+function parseRequested(list: string[]): IPAddr[] {
+  return list.map((text) => {
+    const ip = parseIP(text);
+    if (!ip) throw new CniError(ErrorCode.InvalidConfig, `requested IP ${JSON.stringify(text)} is not an IP address`);
+    return ip;
+  });
+}
+
+export async function ipamAdd(req: CniRequest): Promise<CniResult> {
+  const cfg = ipamConfig(req);
+  const request = readIpamRequest(req);
+  const pools = await poolsFor(cfg);
+  const selection = selectPools(pools, selectionContext(cfg, req.env.ifname, request));
+  const requested = parseRequested(request.requestedIPs);
+  const { containerId, ifname } = req.env;
+
+  const allocs = openStore(cfg).withLock((tx) => {
+    const existing = tx.attachment(containerId, ifname);
+    if (existing) {
+      const kept = intactAllocations(tx, existing, pools);
+      if (kept) return kept;
+      tx.release(existing); // half-written by a killed ADD: start over
+    }
+    const planned = planAllocation(selection, (_pool, ip) => tx.isUsed(ip), {
+      requested,
+      hint: (pool) => tx.hint(pool.name, pool.fingerprint),
+    });
+    tx.commit({
+      containerID: containerId,
+      ifname,
+      network: cfg.network,
+      pod: request.pod,
+      ips: planned.map((a) => ({ pool: a.pool.name, address: formatIP(a.ip), family: a.ip.family })),
+      created: new Date().toISOString(),
+    });
+    for (const a of planned) {
+      const ordinal = ordinalOf(a.pool, a.ip);
+      // The scan started at the hint, so everything below this ordinal is
+      // used; a static request says nothing about the addresses before it.
+      const wasRequested = requested.some((r) => r.family === a.ip.family && r.value === a.ip.value);
+      if (ordinal !== undefined && !wasRequested) {
+        tx.setHint(a.pool.name, a.pool.fingerprint, ordinal + 1n);
+      }
+    }
+    return planned;
+  });
+  return buildIpamResult(allocs, selection.cleanGateway, req.conf.cniVersion);
+}

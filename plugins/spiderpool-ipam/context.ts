@@ -1,0 +1,47 @@
+// What every spiderpool-ipam command starts from: the parsed ipam config, the
+// pools this node sees and the store.
+import { hostname } from "node:os";
+import { join } from "node:path";
+import type { CniRequest } from "../../lib/cni/skel";
+import { parseIpamConfig, type IpamConfig } from "../../lib/ipam/config";
+import { loadPools } from "../../lib/ipam/pool-source";
+import type { Pool } from "../../lib/ipam/pool";
+import type { SelectionContext } from "../../lib/ipam/select";
+import type { IpamRequest } from "../../lib/ipam/request";
+import { AllocationStore } from "../../lib/store/store";
+import { lockFile } from "../../lib/sys/flock";
+
+export function ipamConfig(req: CniRequest): IpamConfig {
+  return parseIpamConfig(req.conf, process.env, hostname());
+}
+
+export function openStore(cfg: Pick<IpamConfig, "dataDir" | "lockTimeoutMs">): AllocationStore {
+  return AllocationStore.open({
+    dataDir: cfg.dataDir,
+    lockTimeoutMs: cfg.lockTimeoutMs,
+    acquireLock: (path, timeoutMs) => lockFile(path, { timeoutMs }),
+  });
+}
+
+/** Pools this config sees; validated pools are cached under dataDir. */
+export const poolsFor = (cfg: IpamConfig): Promise<Pool[]> =>
+  loadPools(cfg.poolDir, cfg.inlinePools, join(cfg.dataDir, "cache"));
+
+export function selectionContext(cfg: IpamConfig, ifname: string, request?: IpamRequest): SelectionContext {
+  const ctx: SelectionContext = {
+    nodeName: cfg.nodeName,
+    ifname,
+    network: cfg.network,
+    cleanGateway: cfg.cleanGateway,
+  };
+  if (request?.pod.namespace) ctx.namespace = request.pod.namespace;
+  if (request?.pod.name) ctx.podName = request.pod.name;
+  if (request?.podIPPools) ctx.podIPPools = request.podIPPools;
+  if (request?.podIPPool) ctx.podIPPool = request.podIPPool;
+  if (cfg.defaultV4) ctx.defaultV4 = cfg.defaultV4;
+  if (cfg.defaultV6) ctx.defaultV6 = cfg.defaultV6;
+  if (cfg.nodeLabels) ctx.nodeLabels = cfg.nodeLabels;
+  if (cfg.namespaceLabels) ctx.namespaceLabels = cfg.namespaceLabels;
+  if (cfg.podLabels) ctx.podLabels = cfg.podLabels;
+  return ctx;
+}

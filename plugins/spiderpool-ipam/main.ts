@@ -1,0 +1,12 @@
+// spiderpool-ipam: run by a CNI runtime (CNI_COMMAND set) it is an IPAM
+// plugin; run by a person it is the pool CLI (loaded only then).
+import { invokedAsCni, runCni } from "../../lib/cni/process";
+import { ipamCommands } from "./cni";
+
+async function main(): Promise<void> {
+  if (invokedAsCni()) await runCni(ipamCommands);
+  const { runCli } = await import("./cli/main");
+  process.exit(await runCli(process.argv.slice(2)));
+}
+
+void main();
