@@ -1,0 +1,122 @@
+// Interface addresses (RTM_NEWADDR / DELADDR / GETADDR).
+import { CniError, ErrorCode } from "../cni/errors";
+import { decodeAttrs, nla, type Attr } from "../netlink/attr";
+import { IFA, IFA_F, NLM_F, RT_SCOPE, RTM } from "../netlink/constants";
+import { isNetlinkErrno } from "../netlink/error";
+import { addressFamily, formatIp, ipFamilyOf, ipv4Broadcast, parseIp, type IpFamily } from "../netlink/ipaddr";
+import { buildPayload, type NetlinkMessage } from "../netlink/message";
+import type { NetlinkSocket } from "../netlink/socket";
+import { decodeIfAddrMsg, encodeIfAddrMsg, IFADDRMSG_LEN } from "../netlink/structs";
+import { Errno } from "../sys/errno";
+
+export interface AddressSpec {
+  /** Link index in the socket's netns. */
+  index: number;
+  /** "10.6.0.21" or any IPv6 text form. */
+  ip: string;
+  prefix: number;
+  /** Checked against ip when given. */
+  family?: IpFamily;
+  /** IPv6: skip duplicate address detection so the address is usable at once. */
+  noDad?: boolean;
+}
+
+export interface Address {
+  index: number;
+  family: IpFamily;
+  ip: string;
+  prefix: number;
+  scope: number;
+  /** IFA_F_* (from IFA_FLAGS when present: it carries the bits above 0xff). */
+  flags: number;
+  tentative: boolean;
+  dadFailed: boolean;
+  permanent: boolean;
+  label?: string;
+}
+
+function addressAttrs(spec: AddressSpec): { family: IpFamily; attrs: Attr[]; flags: number } {
+  const ip = parseIp(spec.ip);
+  if (spec.family !== undefined && spec.family !== ip.family) {
+    throw new CniError(ErrorCode.InvalidConfig, `address ${spec.ip} is not IPv${spec.family}`);
+  }
+  const maxPrefix = ip.family === 4 ? 32 : 128;
+  if (!Number.isInteger(spec.prefix) || spec.prefix < 0 || spec.prefix > maxPrefix) {
+    throw new CniError(ErrorCode.InvalidConfig, `invalid prefix length ${spec.prefix} for ${spec.ip}`);
+  }
+  const attrs: Attr[] = [];
+  let flags = 0;
+  if (ip.family === 4) {
+    // IFA_LOCAL is the interface's address; IFA_ADDRESS the peer (the same for non point-to-point).
+    attrs.push(nla.bytes(IFA.LOCAL, ip.bytes), nla.bytes(IFA.ADDRESS, ip.bytes));
+    // /31 and /32 have no broadcast address (RFC 3021).
+    if (spec.prefix < 31) attrs.push(nla.bytes(IFA.BROADCAST, ipv4Broadcast(ip.bytes, spec.prefix)));
+  } else {
+    attrs.push(nla.bytes(IFA.ADDRESS, ip.bytes));
+    if (spec.noDad) flags |= IFA_F.NODAD;
+    attrs.push(nla.u32(IFA.FLAGS, flags)); // IFA_FLAGS overrides the u8 header field
+  }
+  return { family: ip.family, attrs, flags };
+}
+
+/** Adds an address; EEXIST if the link already has it. IPv6 needs disable_ipv6=0 on the link (else EACCES). */
+export function addAddress(sock: NetlinkSocket, spec: AddressSpec): void {
+  const { family, attrs, flags } = addressAttrs(spec);
+  const header = encodeIfAddrMsg({
+    family: addressFamily(family),
+    prefixLen: spec.prefix,
+    flags,
+    scope: RT_SCOPE.UNIVERSE,
+    index: spec.index,
+  });
+  sock.request(
+    { type: RTM.NEWADDR, flags: NLM_F.CREATE | NLM_F.EXCL, payload: buildPayload(header, attrs) },
+    `add address ${spec.ip}/${spec.prefix} to link index ${spec.index}`,
+  );
+}
+
+/** Removes an address; with ignoreMissing an absent one (EADDRNOTAVAIL) is not an error. */
+export function deleteAddress(sock: NetlinkSocket, spec: AddressSpec, { ignoreMissing = false } = {}): boolean {
+  const { family, attrs } = addressAttrs(spec);
+  const header = encodeIfAddrMsg({ family: addressFamily(family), prefixLen: spec.prefix, index: spec.index });
+  try {
+    sock.request(
+      { type: RTM.DELADDR, payload: buildPayload(header, attrs) },
+      `delete address ${spec.ip}/${spec.prefix} from link index ${spec.index}`,
+    );
+    return true;
+  } catch (err) {
+    if (ignoreMissing && isNetlinkErrno(err, Errno.EADDRNOTAVAIL)) return false;
+    throw err;
+  }
+}
+
+export function parseAddress(msg: NetlinkMessage): Address {
+  const header = decodeIfAddrMsg(msg.payload);
+  const attrs = decodeAttrs(msg.payload.subarray(IFADDRMSG_LEN));
+  const bytes = attrs.bytes(IFA.LOCAL) ?? attrs.bytes(IFA.ADDRESS) ?? new Uint8Array(0);
+  const flags = attrs.u32(IFA.FLAGS) ?? header.flags;
+  const address: Address = {
+    index: header.index,
+    family: ipFamilyOf(header.family),
+    ip: bytes.length ? formatIp(bytes) : "",
+    prefix: header.prefixLen,
+    scope: header.scope,
+    flags,
+    tentative: (flags & IFA_F.TENTATIVE) !== 0,
+    dadFailed: (flags & IFA_F.DADFAILED) !== 0,
+    permanent: (flags & IFA_F.PERMANENT) !== 0,
+  };
+  const label = attrs.str(IFA.LABEL);
+  if (label) address.label = label;
+  return address;
+}
+
+/** Addresses in the socket's netns, optionally of one link and/or one family. */
+export function listAddresses(sock: NetlinkSocket, filter: { index?: number; family?: IpFamily } = {}): Address[] {
+  const header = encodeIfAddrMsg({ family: filter.family ? addressFamily(filter.family) : 0 });
+  return sock
+    .dump({ type: RTM.GETADDR, payload: buildPayload(header) }, "list addresses")
+    .map(parseAddress)
+    .filter((a) => (filter.index === undefined || a.index === filter.index) && (!filter.family || a.family === filter.family));
+}

@@ -1,0 +1,147 @@
+// Routes (RTM_NEWROUTE / DELROUTE / GETROUTE). A route via a gateway needs its
+// link up first (ENETUNREACH for IPv4, EHOSTUNREACH for IPv6 otherwise).
+import { CniError, ErrorCode } from "../cni/errors";
+import { decodeAttrs, nla, type Attr } from "../netlink/attr";
+import { NLM_F, RT_SCOPE, RT_TABLE, RTA, RTAX_MTU, RTM, RTN, RTPROT } from "../netlink/constants";
+import { isNetlinkErrno } from "../netlink/error";
+import { addressFamily, formatIp, ipFamilyOf, parseCidr, parseIp, type Cidr, type IpFamily } from "../netlink/ipaddr";
+import { buildPayload, type NetlinkMessage } from "../netlink/message";
+import type { NetlinkSocket } from "../netlink/socket";
+import { decodeRtMsg, encodeRtMsg, RTMSG_LEN } from "../netlink/structs";
+import { Errno } from "../sys/errno";
+
+export type RouteScope = "universe" | "site" | "link" | "host";
+const SCOPES: Record<RouteScope, number> = {
+  universe: RT_SCOPE.UNIVERSE,
+  site: RT_SCOPE.SITE,
+  link: RT_SCOPE.LINK,
+  host: RT_SCOPE.HOST,
+};
+
+export interface RouteSpec {
+  /** "10.0.0.0/8", "::/0", or "default" (family from gw/src or `family`). */
+  dst: string;
+  gw?: string;
+  /** Output link index. */
+  oif?: number;
+  /** Routing table id; main (254) when absent. */
+  table?: number;
+  /** Defaults: link for an IPv4 route without gateway, universe otherwise. */
+  scope?: RouteScope;
+  /** Preferred source address (RTA_PREFSRC). */
+  src?: string;
+  /** Metric (RTA_PRIORITY). */
+  priority?: number;
+  mtu?: number;
+  family?: IpFamily;
+}
+
+export interface Route {
+  family: IpFamily;
+  /** CIDR; "0.0.0.0/0" or "::/0" for a default route. */
+  dst: string;
+  gw?: string;
+  oif?: number;
+  table: number;
+  scope: number;
+  src?: string;
+  priority?: number;
+  mtu?: number;
+  protocol: number;
+  type: number;
+}
+
+function resolveDst(spec: RouteSpec): Cidr {
+  if (spec.dst !== "default") return parseCidr(spec.dst);
+  const family = spec.family ?? (spec.gw ? parseIp(spec.gw).family : spec.src ? parseIp(spec.src).family : undefined);
+  if (!family) throw new CniError(ErrorCode.InvalidConfig, `route "default" needs a gateway, source or family`);
+  return { family, bytes: new Uint8Array(family === 4 ? 4 : 16), prefix: 0 };
+}
+
+function sameFamily(family: IpFamily, text: string, what: string): Uint8Array {
+  const ip = parseIp(text);
+  if (ip.family !== family) throw new CniError(ErrorCode.InvalidConfig, `route ${what} ${text} is not IPv${family}`);
+  return ip.bytes;
+}
+
+function describe(verb: string, spec: RouteSpec): string {
+  return `${verb} route ${spec.dst}${spec.gw ? ` via ${spec.gw}` : ""}${spec.oif !== undefined ? ` dev index ${spec.oif}` : ""}${spec.table !== undefined ? ` table ${spec.table}` : ""}`;
+}
+
+function encodeRoute(spec: RouteSpec, forDelete: boolean): Uint8Array {
+  const dst = resolveDst(spec);
+  const table = spec.table ?? RT_TABLE.MAIN;
+  const attrs: Attr[] = [nla.u32(RTA.TABLE, table)];
+  if (dst.prefix > 0) attrs.push(nla.bytes(RTA.DST, dst.bytes));
+  if (spec.gw) attrs.push(nla.bytes(RTA.GATEWAY, sameFamily(dst.family, spec.gw, "gateway")));
+  if (spec.oif !== undefined) attrs.push(nla.u32(RTA.OIF, spec.oif));
+  if (spec.src) attrs.push(nla.bytes(RTA.PREFSRC, sameFamily(dst.family, spec.src, "source")));
+  if (spec.priority !== undefined) attrs.push(nla.u32(RTA.PRIORITY, spec.priority));
+  if (spec.mtu !== undefined) attrs.push(nla.nested(RTA.METRICS, [nla.u32(RTAX_MTU, spec.mtu)]));
+  const defaultScope = dst.family === 4 && !spec.gw ? RT_SCOPE.LINK : RT_SCOPE.UNIVERSE;
+  const header = encodeRtMsg({
+    family: addressFamily(dst.family),
+    dstLen: dst.prefix,
+    // Table ids above 255 only fit in RTA_TABLE.
+    table: table < 256 ? table : RT_TABLE.UNSPEC,
+    // A delete matches any scope/protocol/type unless the caller pins the scope.
+    protocol: forDelete ? RTPROT.UNSPEC : RTPROT.BOOT,
+    scope: spec.scope ? SCOPES[spec.scope] : forDelete ? RT_SCOPE.NOWHERE : defaultScope,
+    type: forDelete ? RTN.UNSPEC : RTN.UNICAST,
+  });
+  return buildPayload(header, attrs);
+}
+
+/** Adds a route; EEXIST if the same route is already there. */
+export function addRoute(sock: NetlinkSocket, spec: RouteSpec): void {
+  sock.request(
+    { type: RTM.NEWROUTE, flags: NLM_F.CREATE | NLM_F.EXCL, payload: encodeRoute(spec, false) },
+    describe("add", spec),
+  );
+}
+
+/** Deletes a route; with ignoreMissing an absent one (ESRCH) is not an error. */
+export function deleteRoute(sock: NetlinkSocket, spec: RouteSpec, { ignoreMissing = false } = {}): boolean {
+  try {
+    sock.request({ type: RTM.DELROUTE, payload: encodeRoute(spec, true) }, describe("delete", spec));
+    return true;
+  } catch (err) {
+    if (ignoreMissing && isNetlinkErrno(err, Errno.ESRCH)) return false;
+    throw err;
+  }
+}
+
+export function parseRoute(msg: NetlinkMessage): Route {
+  const header = decodeRtMsg(msg.payload);
+  const attrs = decodeAttrs(msg.payload.subarray(RTMSG_LEN));
+  const family = ipFamilyOf(header.family);
+  const dstBytes = attrs.bytes(RTA.DST) ?? new Uint8Array(family === 4 ? 4 : 16);
+  const route: Route = {
+    family,
+    dst: `${formatIp(dstBytes)}/${header.dstLen}`,
+    table: attrs.u32(RTA.TABLE) ?? header.table,
+    scope: header.scope,
+    protocol: header.protocol,
+    type: header.type,
+  };
+  const gw = attrs.bytes(RTA.GATEWAY);
+  if (gw) route.gw = formatIp(gw);
+  const oif = attrs.u32(RTA.OIF);
+  if (oif !== undefined) route.oif = oif;
+  const src = attrs.bytes(RTA.PREFSRC);
+  if (src) route.src = formatIp(src);
+  const priority = attrs.u32(RTA.PRIORITY);
+  if (priority !== undefined) route.priority = priority;
+  const mtu = attrs.nested(RTA.METRICS)?.u32(RTAX_MTU);
+  if (mtu !== undefined) route.mtu = mtu;
+  return route;
+}
+
+/** Routes of one family in the socket's netns; all tables unless `table` is given. */
+export function listRoutes(sock: NetlinkSocket, filter: { family: IpFamily; table?: number }): Route[] {
+  const header = encodeRtMsg({ family: addressFamily(filter.family) });
+  return sock
+    .dump({ type: RTM.GETROUTE, payload: buildPayload(header) }, `list IPv${filter.family} routes`)
+    .map(parseRoute)
+    .filter((r) => r.family === filter.family && (filter.table === undefined || r.table === filter.table));
+}
