@@ -35,7 +35,7 @@ export function interfaceNameProblem(name: string): string | undefined {
   if (name.length === 0) return "is empty";
   if (Buffer.byteLength(name) > 15) return "is longer than 15 bytes";
   if (name === "." || name === "..") return "may not be . or ..";
-  if (/[/:\s\0]/.test(name)) return "may not contain '/', ':', NUL or whitespace";
+  if (/[/:\s\0\u0085]/.test(name)) return "may not contain '/', ':', NUL or whitespace";
   return undefined;
 }
 

@@ -78,7 +78,9 @@ function checkConfShape(conf: NetConf, command: string): void {
 }
 
 /** The version to stamp on an error: the config's if it looks like one, else ours. */
-function errorVersion(stdin: string | undefined): string {
+function errorVersion(stdin: string | undefined, conf: NetConf | undefined): string {
+  // Once the config parsed, only its top-level cniVersion counts (not one nested in prevResult).
+  if (conf) return typeof conf.cniVersion === "string" && parseVersion(conf.cniVersion) ? conf.cniVersion : LATEST_VERSION;
   if (!stdin) return LATEST_VERSION;
   const m = /"cniVersion"\s*:\s*"([^"]*)"/.exec(stdin);
   return m && parseVersion(m[1]!) ? m[1]! : LATEST_VERSION;
@@ -91,6 +93,7 @@ export function formatError(err: CniError, cniVersion: string): string {
 export async function dispatch(commands: PluginCommands, io: PluginIO): Promise<Outcome> {
   let stdin: string | undefined;
   let command: string | undefined;
+  let conf: NetConf | undefined;
   try {
     const env = readCniEnv(io.env);
     command = env.command;
@@ -99,7 +102,7 @@ export async function dispatch(commands: PluginCommands, io: PluginIO): Promise<
     } catch (e) {
       throw new CniError(ErrorCode.IoFailure, "cannot read network configuration from stdin", (e as Error).message);
     }
-    const conf = decodeConf(stdin, env.command);
+    conf = decodeConf(stdin, env.command);
 
     if (env.command === "VERSION") {
       const v = typeof conf.cniVersion === "string" && parseVersion(conf.cniVersion) ? conf.cniVersion : LATEST_VERSION;
@@ -136,7 +139,7 @@ export async function dispatch(commands: PluginCommands, io: PluginIO): Promise<
     }
   } catch (e) {
     const err = toCniError(e);
-    io.stdout(formatError(err, errorVersion(stdin)));
+    io.stdout(formatError(err, errorVersion(stdin, conf)));
     // Diagnostics (with the stack for internal faults) go to stderr only.
     const trace = err.code === ErrorCode.Internal && e instanceof Error && e.stack ? `\n${e.stack}` : "";
     io.stderr(`${command ?? "CNI"} failed: code ${err.code}: ${err.message}${err.details ? ` (${err.details})` : ""}${trace}\n`);
