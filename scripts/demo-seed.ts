@@ -43,7 +43,7 @@ try {
     for (const ip of p.result!.ips!) say(`  ${p.name} -> gateway ${ip.gateway!.padEnd(22)} ${mark(topo.ping(p.netns, ip.gateway!))}`);
   }
   const byName = Object.fromEntries(pods.map((p) => [p.name, p]));
-  for (const [from, to] of [["nginx-m1", "nginx-w1"], ["nginx-w2", "nginx-m2"], ["nginx-m1", "nginx-m2"]]) {
+  for (const [from, to] of [["nginx-m1", "nginx-w1"], ["nginx-w2", "nginx-m2"], ["nginx-m1", "nginx-m2"]] as const) {
     const a = byName[from];
     const b = byName[to];
     if (!a || !b) continue;

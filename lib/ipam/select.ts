@@ -184,25 +184,28 @@ function podText(ctx: SelectionContext): string {
   return ` of pod ${ctx.namespace !== undefined ? `${ctx.namespace}/` : ""}${ctx.podName}`;
 }
 
-function chooseFamily(pools: Pool[], request: RuleRequest, family: Family, ctx: SelectionContext): Pool[] {
-  const wanted = family === 4 ? request.v4 : request.v6;
-  const { candidates, missing } = "names" in wanted ? resolveNames(pools, wanted.names) : { candidates: wanted.pools, missing: [] };
-  // A family the rule names no pool for is simply not requested.
-  if (candidates.length === 0 && missing.length === 0) return [];
-  const chosen: Pool[] = [];
-  const refused: string[] = [];
-  for (const pool of candidates) {
-    const reason = filterReason(pool, family, ctx);
-    if (reason === undefined) chosen.push(pool);
-    else refused.push(`pool ${pool.name}: ${reason}`);
-  }
-  if (chosen.length === 0) {
-    throw new CniError(
-      ErrorCode.NoPoolMatches,
-      `no IPv${family} pool matches interface ${ctx.ifname}${podText(ctx)} on node ${ctx.nodeName} (pools from ${request.rule}): ${[...refused, ...missing].join("; ")}`,
-    );
-  }
-  return chosen;
+interface FamilyChoice {
+  chosen: Pool[];
+  /** Set when the family was requested and nothing is left: every refusal, pool by pool. */
+  refusal?: string;
+}
+
+function chooseFamily(pools: Pool[], request: RuleRequest, family: Family): (ctx: SelectionContext) => FamilyChoice {
+  return (ctx) => {
+    const wanted = family === 4 ? request.v4 : request.v6;
+    const { candidates, missing } = "names" in wanted ? resolveNames(pools, wanted.names) : { candidates: wanted.pools, missing: [] };
+    // A family the rule names no pool for is simply not requested.
+    if (candidates.length === 0 && missing.length === 0) return { chosen: [] };
+    const chosen: Pool[] = [];
+    const refused: string[] = [];
+    for (const pool of candidates) {
+      const reason = filterReason(pool, family, ctx);
+      if (reason === undefined) chosen.push(pool);
+      else refused.push(`pool ${pool.name}: ${reason}`);
+    }
+    if (chosen.length > 0) return { chosen };
+    return { chosen, refusal: `no IPv${family} pool matches: ${[...refused, ...missing].join("; ")}` };
+  };
 }
 
 /** Candidate pools per family, in the order allocation should try them. */
@@ -214,10 +217,15 @@ export function selectPools(pools: Pool[], ctx: SelectionContext): Selection {
       `no IP pool requested for interface ${ctx.ifname}${podText(ctx)}: no ipam.spidernet.io/ippools entry for it, no ipam.spidernet.io/ippool, no default_ipv4_ippool/default_ipv6_ippool, and no pool has spec.default: true`,
     );
   }
-  return {
-    rule: request.rule,
-    v4: chooseFamily(pools, request, 4, ctx),
-    v6: chooseFamily(pools, request, 6, ctx),
-    cleanGateway: request.cleanGateway ?? ctx.cleanGateway,
-  };
+  // Both families are judged before failing, so the error covers every pool.
+  const v4 = chooseFamily(pools, request, 4)(ctx);
+  const v6 = chooseFamily(pools, request, 6)(ctx);
+  const refusals = [v4.refusal, v6.refusal].filter((r): r is string => r !== undefined);
+  if (refusals.length > 0) {
+    throw new CniError(
+      ErrorCode.NoPoolMatches,
+      `no pool can serve interface ${ctx.ifname}${podText(ctx)} on node ${ctx.nodeName} (pools from ${request.rule}): ${refusals.join(" | ")}`,
+    );
+  }
+  return { rule: request.rule, v4: v4.chosen, v6: v6.chosen, cleanGateway: request.cleanGateway ?? ctx.cleanGateway };
 }

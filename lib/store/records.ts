@@ -32,7 +32,8 @@ export interface ClaimRecord {
 export function damaged(file: string, why: string): CniError {
   return new CniError(
     ErrorCode.IoFailure,
-    `store file ${file} is damaged (${why}); run "spiderpool-ipam store check" and "spiderpool-ipam store repair"`,
+    `store file ${file} is damaged (${why}); it is left as is so that no address is given twice: ` +
+      "inspect it, and move it out of dataDir only once no running pod uses the addresses it concerns",
   );
 }
 

@@ -95,7 +95,8 @@ describe("selectPools: names and order", () => {
   it("missing names and empty patterns are listed when nothing remains", () => {
     const err = catchCni(() => selectPools(pools, ctx({ podName: "web-1", namespace: "prod", defaultV4: ["nope", "x*"] })));
     expect(err.code).toBe(ErrorCode.NoPoolMatches);
-    expect(err.message).toContain("no IPv4 pool matches interface eth0 of pod prod/web-1 on node master");
+    expect(err.message).toContain("interface eth0 of pod prod/web-1 on node master");
+    expect(err.message).toContain("no IPv4 pool matches");
     expect(err.message).toContain("default_ipv4_ippool");
     expect(err.message).toContain("pool nope does not exist");
     expect(err.message).toContain('no pool matches pattern "x*"');

@@ -38,14 +38,16 @@ export async function runCli(argv: string[]): Promise<number> {
     process.stdout.write(helpText(INFO));
     return 0;
   }
+  // `return await`, not `return`: a command's rejection must reach the catch
+  // below (one clear line), not escape as an unhandled rejection dump.
   try {
     switch (command) {
       case "pools":
-        return (await import("./pools")).poolsCommand(args);
+        return await (await import("./pools")).poolsCommand(args);
       case "validate":
-        return (await import("./validate")).validateCommand(rest);
+        return await (await import("./validate")).validateCommand(rest);
       case "release":
-        return (await import("./release")).releaseCommand(args);
+        return await (await import("./release")).releaseCommand(args);
       default:
         process.stderr.write(`unknown command ${JSON.stringify(command)}; see --help\n`);
         return 2;

@@ -13,6 +13,7 @@ import { selectPools } from "../../../lib/ipam/select";
 import type { AttachmentRecord } from "../../../lib/store/records";
 import type { StoreTx } from "../../../lib/store/store";
 import { ipamConfig, openStore, poolsFor, selectionContext } from "../context";
+import { releaseAttachment } from "./release";
 
 /** The allocations an existing record still holds, if all of them are intact. */
 function intactAllocations(tx: StoreTx, record: AttachmentRecord, pools: Pool[]): Allocation[] | undefined {
@@ -49,7 +50,7 @@ export async function ipamAdd(req: CniRequest): Promise<CniResult> {
     if (existing) {
       const kept = intactAllocations(tx, existing, pools);
       if (kept) return kept;
-      tx.release(existing); // half-written by a killed ADD: start over
+      releaseAttachment(tx, existing, pools); // half-written by a killed ADD: start over
     }
     const planned = planAllocation(selection, (_pool, ip) => tx.isUsed(ip), {
       requested,
