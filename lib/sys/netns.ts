@@ -64,7 +64,7 @@ export function withNetns<T>(fd: number, fn: () => T): T {
     sysClose(home);
   }
   if (result instanceof Promise) {
-    result.catch(() => {}); // its continuation already runs in the wrong netns; report it here instead
+    result.catch(() => {}); // whatever follows its first await runs outside the netns: fail loudly here instead
     throw new TypeError("withNetns: the callback must be synchronous (it returned a Promise)");
   }
   return result;
