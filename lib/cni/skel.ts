@@ -41,6 +41,9 @@ export interface PluginIO {
 export interface Outcome {
   exitCode: number;
   command?: string;
+  /** Known once the environment and stdin were read; for the invocation log. */
+  env?: CniEnv;
+  conf?: NetConf;
   error?: CniError;
   result?: CniResult;
 }
@@ -92,22 +95,23 @@ export function formatError(err: CniError, cniVersion: string): string {
 
 export async function dispatch(commands: PluginCommands, io: PluginIO): Promise<Outcome> {
   let stdin: string | undefined;
-  let command: string | undefined;
-  let conf: NetConf | undefined;
+  const outcome: Outcome = { exitCode: 1 };
   try {
     const env = readCniEnv(io.env);
-    command = env.command;
+    outcome.command = env.command;
+    outcome.env = env;
     try {
       stdin = io.readStdin();
     } catch (e) {
       throw new CniError(ErrorCode.IoFailure, "cannot read network configuration from stdin", (e as Error).message);
     }
-    conf = decodeConf(stdin, env.command);
+    const conf = decodeConf(stdin, env.command);
+    outcome.conf = conf;
 
     if (env.command === "VERSION") {
       const v = typeof conf.cniVersion === "string" && parseVersion(conf.cniVersion) ? conf.cniVersion : LATEST_VERSION;
       io.stdout(JSON.stringify({ cniVersion: v, supportedVersions: [...SUPPORTED_VERSIONS] }) + "\n");
-      return { exitCode: 0, command };
+      return { ...outcome, exitCode: 0 };
     }
 
     const version = requireSupportedVersion(conf.cniVersion);
@@ -122,28 +126,28 @@ export async function dispatch(commands: PluginCommands, io: PluginIO): Promise<
       case "ADD": {
         const result = await commands.add(req);
         io.stdout(JSON.stringify(convertResult(result, version)) + "\n");
-        return { exitCode: 0, command, result };
+        return { ...outcome, exitCode: 0, result };
       }
       case "DEL":
         await commands.del(req);
-        return { exitCode: 0, command };
+        break;
       case "CHECK":
         await commands.check(req);
-        return { exitCode: 0, command };
+        break;
       case "GC":
         await commands.gc(req);
-        return { exitCode: 0, command };
+        break;
       case "STATUS":
         await commands.status(req);
-        return { exitCode: 0, command };
+        break;
     }
+    return { ...outcome, exitCode: 0 };
   } catch (e) {
     const err = toCniError(e);
-    io.stdout(formatError(err, errorVersion(stdin, conf)));
+    io.stdout(formatError(err, errorVersion(stdin, outcome.conf)));
     // Diagnostics (with the stack for internal faults) go to stderr only.
     const trace = err.code === ErrorCode.Internal && e instanceof Error && e.stack ? `\n${e.stack}` : "";
-    io.stderr(`${command ?? "CNI"} failed: code ${err.code}: ${err.message}${err.details ? ` (${err.details})` : ""}${trace}\n`);
-    return { exitCode: 1, command, error: err };
+    io.stderr(`${outcome.command ?? "CNI"} failed: code ${err.code}: ${err.message}${err.details ? ` (${err.details})` : ""}${trace}\n`);
+    return { ...outcome, exitCode: 1, error: err };
   }
-  return { exitCode: 1, command };
 }

@@ -28,7 +28,7 @@ export interface IpvlanConfig {
 
 // Keys the runtime or Multus may put into any plugin's configuration.
 const RUNTIME_KEYS = new Set(["cniVersion", "name", "type", "args", "runtimeConfig", "prevResult", "capabilities", "dns", "cni.dev/valid-attachments", "cni.dev/attachments"]);
-const PLUGIN_KEYS = new Set(["master", "mode", "mtu", "linkInContainer", "ipam", "ipv6DAD"]);
+const PLUGIN_KEYS = new Set(["master", "mode", "mtu", "linkInContainer", "ipam", "ipv6DAD", "log_level", "log_file_path", "log_file_max_size", "log_file_max_count"]);
 
 export function unknownKeys(conf: NetConf): string[] {
   return Object.keys(conf).filter((k) => !RUNTIME_KEYS.has(k) && !PLUGIN_KEYS.has(k));

@@ -1,6 +1,6 @@
-// A tiny structured logger: stderr for warnings and errors, and (when a log
-// file is configured) one JSON line per event in a 0600 file in a 0700
-// directory, rotated by size. Logging never fails an invocation.
+// A tiny structured logger: one JSON line per event in a 0600 file in a 0700
+// directory, rotated by size. (Errors also reach stderr through the
+// dispatcher.) Logging never fails an invocation.
 import { appendFileSync, mkdirSync, renameSync, statSync, unlinkSync } from "node:fs";
 import { dirname } from "node:path";
 
@@ -46,7 +46,6 @@ export function createLogger(opts: LoggerOptions): Logger {
   return {
     log(level, msg, fields = {}) {
       if (RANK[level] < min) return;
-      if (RANK[level] >= RANK.warn) process.stderr.write(`${opts.component}: ${level}: ${msg}\n`);
       const file = opts.filePath;
       if (!file) return;
       try {

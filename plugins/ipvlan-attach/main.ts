@@ -3,6 +3,7 @@
 import { helpText, invokedAsCni, runCni, versionText } from "../../lib/cni/process";
 import type { PluginCommands } from "../../lib/cni/skel";
 import { PROJECT_VERSION } from "../../lib/version";
+import { logInvocation } from "../../lib/log/invocation";
 
 const INFO = {
   name: "ipvlan-attach",
@@ -20,7 +21,7 @@ const commands: PluginCommands = {
 };
 
 async function main(): Promise<void> {
-  if (invokedAsCni()) await runCni(commands);
+  if (invokedAsCni()) await runCni(commands, (o, ms) => logInvocation("ipvlan-attach", o.conf, o, ms));
   const args = process.argv.slice(2);
   process.stdout.write(args.includes("--version") ? versionText(INFO) : helpText(INFO));
   process.exit(args.length === 0 || args.includes("--help") || args.includes("-h") || args.includes("--version") ? 0 : 2);
