@@ -27,7 +27,7 @@ for (const name of PLUGINS) {
       "--minify",
       "--bytecode",
       "--target=bun-linux-x64",
-      `--define=process.env.SPIDERPOOL_TS_VERSION=${JSON.stringify(JSON.stringify(pkg.version))}`,
+      `--define=process.env.SPIDERPOOL_TS_VERSION=${JSON.stringify(pkg.version)}`,
       join(root, "plugins", name, "main.ts"),
       "--outfile",
       outfile,
