@@ -8,8 +8,8 @@
 // Everything created (netns, master link, temp dirs) is removed in afterEach,
 // whether the test passed or not.
 import { randomBytes } from "node:crypto";
-import { existsSync } from "node:fs";
-import { dirname } from "node:path";
+import { copyFileSync, existsSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { cniError, cniOk, describeRun, execCni, runProcess, type CniInvocation } from "../helpers/cni";
 import { TempDirs } from "../helpers/tmp";
@@ -98,7 +98,7 @@ describe.skipIf(SKIP !== undefined)("macvlan (Go reference) with spiderpool-ipam
     ...extra,
   });
 
-  const macvlan = (command: CniInvocation["command"], config: object) =>
+  const macvlan = (command: CniInvocation["command"], config: object, binDir = dirname(IPAM_BIN)) =>
     execCni(
       MACVLAN,
       {
@@ -107,7 +107,7 @@ describe.skipIf(SKIP !== undefined)("macvlan (Go reference) with spiderpool-ipam
         netns: `/var/run/netns/${netns}`,
         ifname: "eth0",
         args: `IgnoreUnknown=1;K8S_POD_NAMESPACE=default;K8S_POD_NAME=interop`,
-        path: [dirname(IPAM_BIN), REFERENCE_DIR],
+        path: [binDir, REFERENCE_DIR],
       },
       config,
     );
@@ -169,5 +169,19 @@ describe.skipIf(SKIP !== undefined)("macvlan (Go reference) with spiderpool-ipam
     expect(err.msg).toContain("master-v4");
     expect(await box.claims()).toEqual([]);
     expect(await box.attachments()).toEqual([]);
+  });
+
+  it("works with a NetworkAttachmentDefinition written for upstream (ipam type \"spiderpool\")", async () => {
+    // Installed under upstream's name, as `install -m 0755 spiderpool-ipam /opt/cni/bin/spiderpool` does.
+    const bin = await tmp.make("spd-bin-");
+    copyFileSync(IPAM_BIN, join(bin, "spiderpool"));
+    const upstream = { ...conf("0.3.1"), ipam: { ...conf("0.3.1").ipam, type: "spiderpool" } };
+    const result = cniOk<{ ips: { address: string; version?: string }[] }>(await macvlan("ADD", upstream, bin));
+    expect(result.ips.map((i) => [i.version, i.address])).toEqual([
+      ["4", "172.31.28.16/20"],
+      ["6", "2406:da1e:c4:ed01:c57d::/64"],
+    ]);
+    cniOk(await macvlan("DEL", upstream, bin));
+    expect(await box.claims()).toEqual([]);
   });
 });
