@@ -1,0 +1,57 @@
+// What the side channel added on the node for one attachment, kept under
+// stateDir (on /run: it vanishes at reboot together with the routes and
+// rules it describes). Written before the node is changed, so a DEL after a
+// crash still knows what to remove; DEL removes exactly what is listed.
+import { mkdirSync, readdirSync, readFileSync, rmdirSync, unlinkSync } from "node:fs";
+import { join } from "node:path";
+import { writeFileAtomic } from "../store/atomic";
+import { safeName } from "../store/layout";
+import type { SideChannelRoute, SideChannelRule } from "./plan";
+
+export interface SideChannelState {
+  containerID: string;
+  ifname: string;
+  hostVeth: string;
+  hostRoutes: SideChannelRoute[];
+  hostRules: SideChannelRule[];
+}
+
+const dirOf = (stateDir: string, containerID: string) => join(stateDir, safeName(containerID, "container ID"));
+const fileOf = (stateDir: string, containerID: string, ifname: string) =>
+  join(dirOf(stateDir, containerID), `${safeName(ifname, "interface name")}.json`);
+
+export function writeState(stateDir: string, state: SideChannelState): void {
+  mkdirSync(dirOf(stateDir, state.containerID), { recursive: true, mode: 0o700 });
+  writeFileAtomic(fileOf(stateDir, state.containerID, state.ifname), JSON.stringify(state) + "\n", { durable: false });
+}
+
+export function readState(stateDir: string, containerID: string, ifname: string): SideChannelState | undefined {
+  try {
+    return JSON.parse(readFileSync(fileOf(stateDir, containerID, ifname), "utf8")) as SideChannelState;
+  } catch {
+    return undefined; // never set up, or already removed
+  }
+}
+
+/** Removes one attachment's record; true when no other interface of the container has one. */
+export function removeState(stateDir: string, containerID: string, ifname: string): boolean {
+  try {
+    unlinkSync(fileOf(stateDir, containerID, ifname));
+  } catch {
+    /* already gone */
+  }
+  const dir = dirOf(stateDir, containerID);
+  let left: string[] = [];
+  try {
+    left = readdirSync(dir).filter((n) => n.endsWith(".json"));
+  } catch {
+    return true;
+  }
+  if (left.length > 0) return false;
+  try {
+    rmdirSync(dir);
+  } catch {
+    /* raced with an ADD of another interface */
+  }
+  return true;
+}
