@@ -9,17 +9,24 @@ const IFF_LOOPBACK = 0x8;
 // Kinds the kernel will not take as an ipvlan parent.
 const UNUSABLE_KINDS = new Set(["ipvlan", "ipvtap", "bridge", "vrf", "wireguard", "tun"]);
 
-/** The interface of the default route (IPv4 first, then IPv6), as the reference plugin does. */
-export function defaultRouteInterface(sock: NetlinkSocket): Link | undefined {
+/**
+ * The interface of the default route (IPv4 first, then IPv6), as the reference plugin does.
+ * `except` skips routes through that interface: with linkInContainer the pod's own slave,
+ * whose default route ADD installed beside the master's, is not a master candidate (CHECK).
+ */
+export function defaultRouteInterface(sock: NetlinkSocket, except?: string): Link | undefined {
   for (const family of [4, 6] as const) {
-    const route = listRoutes(sock, { family, table: 254 }).find((r) => r.dst.endsWith("/0") && r.oif !== undefined);
-    if (route?.oif !== undefined) return getLinkByIndex(sock, route.oif);
+    for (const route of listRoutes(sock, { family, table: 254 })) {
+      if (!route.dst.endsWith("/0") || route.oif === undefined) continue;
+      const link = getLinkByIndex(sock, route.oif);
+      if (link && link.name !== except) return link;
+    }
   }
   return undefined;
 }
 
-export function resolveMaster(sock: NetlinkSocket, name: string | undefined, where: string): Link {
-  const link = name ? getLinkByName(sock, name) : defaultRouteInterface(sock);
+export function resolveMaster(sock: NetlinkSocket, name: string | undefined, where: string, except?: string): Link {
+  const link = name ? getLinkByName(sock, name) : defaultRouteInterface(sock, except);
   if (!link) {
     throw new CniError(
       ErrorCode.MasterNotFound,

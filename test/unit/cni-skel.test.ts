@@ -171,7 +171,8 @@ describe("dispatch: VERSION", () => {
   it.each([["empty", ""], ["whitespace", "  \n\t"], ["newline", "\n"]])("works with %s stdin", async (_label, stdin) => {
     const rec = recorder();
     const r = await run(rec.commands, { CNI_COMMAND: "VERSION" }, stdin);
-    expect(r.outcome).toEqual({ exitCode: 0, command: "VERSION" });
+    expect(r.outcome).toMatchObject({ exitCode: 0, command: "VERSION" });
+    expect(r.outcome.error).toBeUndefined();
     expect(r.stdoutWrites).toHaveLength(1);
     expect(JSON.parse(r.stdout)).toStrictEqual({ cniVersion: "1.1.0", supportedVersions: supported });
     expect(rec.calls).toEqual([]);
@@ -346,7 +347,9 @@ describe("dispatch: success output", () => {
   it.each(HANDLER_COMMANDS.filter((c) => c !== "ADD").map((c) => [c]))("%s prints nothing on success and exits 0", async (command) => {
     const rec = recorder();
     const r = await run(rec.commands, envFor(command), confText("1.1.0"));
-    expect(r.outcome).toEqual({ exitCode: 0, command });
+    expect(r.outcome).toMatchObject({ exitCode: 0, command });
+    expect(r.outcome.error).toBeUndefined();
+    expect(r.outcome.result).toBeUndefined();
     expect(r.stdout).toBe("");
     expect(r.stdoutWrites).toEqual([]);
     expect(r.stderr).toBe("");

@@ -30,6 +30,11 @@ export function ipvlanAdd(req: CniRequest): CniResult {
   try {
     const masterSock = hostSock ?? pod.sock;
     const master = resolveMaster(masterSock, cfg.master, cfg.linkInContainer ? "pod" : "host");
+    // The kernel takes any IFLA_MTU up to 65535 when it creates an ipvlan (only later changes
+    // are bounded by the master's): refuse it here, before anything is allocated.
+    if (cfg.mtu > master.mtu) {
+      throw new CniError(ErrorCode.InvalidConfig, `mtu ${cfg.mtu} is larger than the mtu ${master.mtu} of master ${master.name}`, 'set "mtu" to at most the master\'s, or 0 to inherit it');
+    }
     assertInterfaceAbsent(pod, ifname);
 
     const allocated = chained ?? ipam(req, cfg, "ADD")!;

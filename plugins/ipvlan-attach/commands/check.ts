@@ -35,7 +35,9 @@ export function ipvlanCheck(req: CniRequest): void {
   const pod = openPodNetns(netns);
   const hostSock = cfg.linkInContainer ? undefined : new NetlinkSocket();
   try {
-    const master = resolveMaster(hostSock ?? pod.sock, cfg.master, cfg.linkInContainer ? "pod" : "host");
+    // linkInContainer without "master": the pod's default route now also goes through our
+    // own slave, which must not be taken for the master.
+    const master = resolveMaster(hostSock ?? pod.sock, cfg.master, cfg.linkInContainer ? "pod" : "host", cfg.linkInContainer ? ifname : undefined);
     const link = getLinkByName(pod.sock, ifname);
     if (!link) throw fail(`interface ${ifname} is missing from ${netns}`);
     if (link.kind !== "ipvlan") throw fail(`interface ${ifname} is a ${link.kind ?? "plain"} device, not ipvlan`);
