@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 packages=(
   containernetworking-plugins # Go reference plugins: interop and benchmark baseline
   iproute2                    # test scaffolding (ip netns, ip -j)
-  iputils-ping                # pings in tests and the demo
+  iputils-ping curl iptables  # pings, a TCP client and kube-proxy-style DNAT in tests and the demo
   qemu-system-x86             # a guest kernel with ipvlan when the host has none
   busybox-static cpio python3 # the guest's initramfs and kernel extraction
   golang-go golang-github-appc-cni-dev # a libcni client for runtime interop tests

@@ -3,6 +3,7 @@
 import { CniError, ErrorCode, invalidConfig } from "../cni/errors";
 import { interfaceNameProblem } from "../cni/env";
 import type { NetConf } from "../cni/skel";
+import { parseCoordinatorConfig, type CoordinatorConfig } from "../coordinator/config";
 
 export type IpvlanMode = "l2" | "l3" | "l3s";
 const MODES: readonly IpvlanMode[] = ["l2", "l3", "l3s"];
@@ -24,18 +25,26 @@ export interface IpvlanConfig {
   /** The ipam block's plugin type; undefined in chained mode (addresses from prevResult). */
   ipamType?: string;
   dad: DadSettings;
+  /** The veth side channel to the node and Services (on by default). */
+  coordinator: CoordinatorConfig;
 }
 
 // Keys the runtime or Multus may put into any plugin's configuration.
 const RUNTIME_KEYS = new Set(["cniVersion", "name", "type", "args", "runtimeConfig", "prevResult", "capabilities", "dns", "cni.dev/valid-attachments", "cni.dev/attachments"]);
-const PLUGIN_KEYS = new Set(["master", "mode", "mtu", "linkInContainer", "ipam", "ipv6DAD", "log_level", "log_file_path", "log_file_max_size", "log_file_max_count"]);
+const PLUGIN_KEYS = new Set(["master", "mode", "mtu", "linkInContainer", "ipam", "ipv6DAD", "coordinator", "log_level", "log_file_path", "log_file_max_size", "log_file_max_count"]);
 
 export function unknownKeys(conf: NetConf): string[] {
   return Object.keys(conf).filter((k) => !RUNTIME_KEYS.has(k) && !PLUGIN_KEYS.has(k));
 }
 
 export function parseIpvlanConfig(conf: NetConf): IpvlanConfig {
-  const cfg: IpvlanConfig = { mode: "l2", mtu: 0, linkInContainer: false, dad: { enabled: false, timeoutMs: 2000 } };
+  const cfg: IpvlanConfig = {
+    mode: "l2",
+    mtu: 0,
+    linkInContainer: false,
+    dad: { enabled: false, timeoutMs: 2000 },
+    coordinator: parseCoordinatorConfig(conf.coordinator),
+  };
 
   if (conf.master !== undefined && conf.master !== "") {
     if (typeof conf.master !== "string") throw invalidConfig(`"master" must be an interface name, got ${JSON.stringify(conf.master)}`);

@@ -123,7 +123,18 @@ export class SeedTopology {
   /** The network as this node's plugins read it: each node has its own pool files and store. */
   nodeConfig(node: string, network = seedNetwork()): string {
     const ipam = { ...(network.ipam as object), poolDir: this.poolDir(node), dataDir: this.dataDir(node) };
-    return JSON.stringify({ ...network, ipam });
+    // The side channel's records go to this topology's temp dir, not the guest's /run.
+    const coordinator = { ...((network.coordinator as object | undefined) ?? {}), stateDir: this.stateDir(node) };
+    return JSON.stringify({ ...network, ipam, coordinator });
+  }
+
+  stateDir(node: string): string {
+    return join(this.work, node, "coordinator");
+  }
+
+  /** Runs a command inside a namespace (test scaffolding). */
+  exec(netns: string, ...args: string[]): string {
+    return ip("netns", "exec", netns, ...args);
   }
 
   /** Runs a plugin in a node's namespace the way a runtime would. */
@@ -183,6 +194,13 @@ export class SeedTopology {
 
   ipJson(netns: string, ...args: string[]): unknown {
     return JSON.parse(ip("-j", "-n", netns, ...args) || "[]");
+  }
+
+  /** Deletes one namespace now (as a runtime does when a pod goes away before DEL). */
+  removeNetns(name: string): void {
+    ip("netns", "del", name);
+    const i = this.namespaces.indexOf(name);
+    if (i >= 0) this.namespaces.splice(i, 1);
   }
 
   /** Removes every namespace and file this topology made (pods' links go with their netns). */

@@ -133,11 +133,15 @@ describe("ipvlan-attach failures leave nothing behind", () => {
     const e = cniError(clash);
     expect(e.code, describeRun(clash)).toBe(108);
     expect(e.msg).toMatch(/192\.0\.2\.10.*already assigned to an ipvlan device/);
-    expectNothingLeft(pod, second.dataDir);
+    // Nothing of the clash is left (the holder's side-channel veth is the only extra node link).
+    expect(lab.links(pod.netns).map((l) => l.ifname).sort()).toEqual(["lo"]);
+    expect(storeState(second.dataDir)).toEqual(EMPTY_STORE);
+    expect(lab.links(node).filter((l) => l.ifname.startsWith("spd"))).toHaveLength(1);
     // The holder is untouched.
     expect(lab.addresses(holder.netns, "eth0").map((a) => a.local)).toContain("192.0.2.10");
     ok(lab.cni(node, holder, "DEL", conf({ ipam: first.ipam, prevResult: r })));
     expect(storeState(first.dataDir)).toEqual(EMPTY_STORE);
+    expect(lab.links(node).map((l) => l.ifname).sort()).toEqual(NODE_LINKS);
   });
 
   it("DEL when the namespace is already gone: success, the addresses released", () => {

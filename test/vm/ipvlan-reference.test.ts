@@ -86,9 +86,12 @@ describe.each([false, true])("reference ipvlan scenarios, linkInContainer %s", (
     const r = ok<Result>(lab.cni(node, pod, "ADD", c));
     expectSlave(pod, { mode: "l3", mtu: 1400 });
     expect(r.interfaces).toEqual([{ name: "eth0", mac: lab.link(masterNs(pod), "ens5")!.address, sandbox: pod.path }]);
-    // Created straight into the pod under a temporary name and renamed there: nothing else anywhere.
-    expect(lab.links(pod.netns).map((l) => l.ifname).sort()).toEqual(lic ? ["ens5", "eth0", "lo"] : ["eth0", "lo"]);
-    expect(lab.links(node).map((l) => l.ifname).sort()).toEqual(["ens5", "lo"]);
+    // Created straight into the pod under a temporary name and renamed there: besides it, only
+    // the coordinator's veth pair (on by default) exists, veth0 in the pod and one spd* end on the node.
+    expect(lab.links(pod.netns).map((l) => l.ifname).sort()).toEqual(lic ? ["ens5", "eth0", "lo", "veth0"] : ["eth0", "lo", "veth0"]);
+    const nodeLinks = lab.links(node).map((l) => l.ifname);
+    expect(nodeLinks.filter((n) => !n.startsWith("spd")).sort()).toEqual(["ens5", "lo"]);
+    expect(nodeLinks.filter((n) => n.startsWith("spd"))).toHaveLength(1);
     expectAddresses(pod, ["192.0.2.10/24"]);
 
     ok(lab.cni(node, pod, "DEL", c));

@@ -1,12 +1,14 @@
 // ADD: vet the master, get addresses (IPAM, or prevResult when chained),
-// create and configure the pod's ipvlan interface. Any failure after IPAM ADD
-// removes the link and releases the addresses: nothing is left behind.
+// create and configure the pod's ipvlan interface, then the side channel to
+// the node (coordinator). Any failure after IPAM ADD removes what was made and
+// releases the addresses: nothing is left behind.
 import { CniError, ErrorCode } from "../../../lib/cni/errors";
 import type { CniRequest } from "../../../lib/cni/skel";
 import type { CniResult } from "../../../lib/cni/types";
 import { assertInterfaceAbsent, configurePodInterface, createPodIpvlan, removePodInterface } from "../../../lib/ipvlan/interface";
 import { resolveMaster } from "../../../lib/ipvlan/master";
 import { openPodNetns } from "../../../lib/ipvlan/pod-netns";
+import { setupSideChannel, teardownSideChannel } from "../../../lib/coordinator/side-channel";
 import { getLinkByIndex } from "../../../lib/net/link";
 import { NetlinkSocket } from "../../../lib/netlink/socket";
 import { ipam, ipvlanConfig } from "../context";
@@ -26,9 +28,10 @@ export function ipvlanAdd(req: CniRequest): CniResult {
   const chained = addresses(req, cfg.ipamType !== undefined);
 
   const pod = openPodNetns(netns);
-  const hostSock = cfg.linkInContainer ? undefined : new NetlinkSocket();
+  // The node's socket: the master's namespace, and where the side channel's node end lives.
+  const hostSock = new NetlinkSocket();
   try {
-    const masterSock = hostSock ?? pod.sock;
+    const masterSock = cfg.linkInContainer ? pod.sock : hostSock;
     const master = resolveMaster(masterSock, cfg.master, cfg.linkInContainer ? "pod" : "host");
     // The kernel takes any IFLA_MTU up to 65535 when it creates an ipvlan (only later changes
     // are bounded by the master's): refuse it here, before anything is allocated.
@@ -39,12 +42,18 @@ export function ipvlanAdd(req: CniRequest): CniResult {
 
     const allocated = chained ?? ipam(req, cfg, "ADD")!;
     let created = false;
+    let sideChannel = false;
     try {
       const ips = allocated.ips ?? [];
       if (ips.length === 0) throw new CniError(ErrorCode.InvalidConfig, `IPAM plugin ${cfg.ipamType} returned no addresses`);
       const link = createPodIpvlan({ masterSock, master, pod, ifname, mode: cfg.mode, mtu: cfg.mtu, masterInPod: cfg.linkInContainer });
       created = true;
       configurePodInterface(pod, link, ips, allocated.routes ?? [], cfg.dad);
+      if (cfg.coordinator.enabled) {
+        sideChannel = true;
+        const ctx = { hostSock, pod, cfg: cfg.coordinator, containerId: req.env.containerId, ifname, ...(cfg.linkInContainer ? {} : { master }) };
+        for (const w of setupSideChannel(ctx, ips.map((ip) => ip.address))) process.stderr.write(`ipvlan-attach: coordinator: ${w}\n`);
+      }
       const final = getLinkByIndex(pod.sock, link.index);
       const result: CniResult = {
         cniVersion: req.conf.cniVersion,
@@ -55,6 +64,13 @@ export function ipvlanAdd(req: CniRequest): CniResult {
       if (allocated.dns) result.dns = allocated.dns;
       return result;
     } catch (e) {
+      if (sideChannel) {
+        try {
+          teardownSideChannel(hostSock, cfg.coordinator, req.env.containerId, ifname);
+        } catch (rollback) {
+          process.stderr.write(`ipvlan-attach: rollback: side channel: ${(rollback as Error).message}\n`);
+        }
+      }
       if (created) {
         try {
           removePodInterface(pod, ifname);
@@ -72,7 +88,7 @@ export function ipvlanAdd(req: CniRequest): CniResult {
       throw e;
     }
   } finally {
-    hostSock?.close();
+    hostSock.close();
     pod.close();
   }
 }

@@ -9,6 +9,7 @@ import { listAddresses } from "../../../lib/net/address";
 import { getLinkByName } from "../../../lib/net/link";
 import { listRoutes } from "../../../lib/net/route";
 import { NetlinkSocket } from "../../../lib/netlink/socket";
+import { checkSideChannel } from "../../../lib/coordinator/side-channel";
 import { parseIP, formatIP } from "../../../lib/ip/address";
 import { ipam, ipvlanConfig } from "../context";
 
@@ -33,11 +34,11 @@ export function ipvlanCheck(req: CniRequest): void {
   const expected = prev.interfaces![index]!;
 
   const pod = openPodNetns(netns);
-  const hostSock = cfg.linkInContainer ? undefined : new NetlinkSocket();
+  const hostSock = new NetlinkSocket();
   try {
     // linkInContainer without "master": the pod's default route now also goes through our
     // own slave, which must not be taken for the master.
-    const master = resolveMaster(hostSock ?? pod.sock, cfg.master, cfg.linkInContainer ? "pod" : "host", cfg.linkInContainer ? ifname : undefined);
+    const master = resolveMaster(cfg.linkInContainer ? pod.sock : hostSock, cfg.master, cfg.linkInContainer ? "pod" : "host", cfg.linkInContainer ? ifname : undefined);
     const link = getLinkByName(pod.sock, ifname);
     if (!link) throw fail(`interface ${ifname} is missing from ${netns}`);
     if (link.kind !== "ipvlan") throw fail(`interface ${ifname} is a ${link.kind ?? "plain"} device, not ipvlan`);
@@ -57,8 +58,9 @@ export function ipvlanCheck(req: CniRequest): void {
       const found = routes.some((k) => k.dst === dst && k.oif === link.index && (!r.gw || (k.gw !== undefined && canonical(k.gw) === canonical(r.gw))));
       if (!found) throw fail(`route ${r.dst}${r.gw ? ` via ${r.gw}` : ""} is missing on ${ifname}`);
     }
+    if (cfg.coordinator.enabled) checkSideChannel(hostSock, pod, cfg.coordinator, req.env.containerId, ifname);
   } finally {
-    hostSock?.close();
+    hostSock.close();
     pod.close();
   }
 }
