@@ -22,6 +22,10 @@ export interface CoordinatorConfig {
   hijackCIDR: string[];
   /** Where the node keeps what each attachment added, so DEL removes exactly that. */
   stateDir: string;
+  /** Multi-NIC pods: only this interface keeps its default route in the main table. */
+  podDefaultRouteNIC: string;
+  /** Give every other interface its own table and "from <its address>" rules. */
+  tunePodRoutes: boolean;
 }
 
 export const DEFAULT_COORDINATOR: CoordinatorConfig = {
@@ -33,9 +37,11 @@ export const DEFAULT_COORDINATOR: CoordinatorConfig = {
   serviceCIDR: [],
   hijackCIDR: [],
   stateDir: "/run/spiderpool/coordinator",
+  podDefaultRouteNIC: "eth0",
+  tunePodRoutes: true,
 };
 
-const KEYS = new Set(["enabled", "podVethName", "hostRuleTable", "hostRulePriority", "hostRPFilter", "serviceCIDR", "hijackCIDR", "stateDir"]);
+const KEYS = new Set(["enabled", "podVethName", "hostRuleTable", "hostRulePriority", "hostRPFilter", "serviceCIDR", "hijackCIDR", "stateDir", "podDefaultRouteNIC", "tunePodRoutes"]);
 
 function cidrList(v: unknown, key: string): string[] {
   if (v === undefined || v === null) return [];
@@ -64,6 +70,11 @@ export function parseCoordinatorConfig(raw: unknown): CoordinatorConfig {
   if (typeof podVethName !== "string" || interfaceNameProblem(podVethName)) {
     throw invalidConfig(`"coordinator.podVethName" must be an interface name, got ${JSON.stringify(podVethName)}`);
   }
+  const podDefaultRouteNIC = o.podDefaultRouteNIC ?? DEFAULT_COORDINATOR.podDefaultRouteNIC;
+  if (typeof podDefaultRouteNIC !== "string" || interfaceNameProblem(podDefaultRouteNIC)) {
+    throw invalidConfig(`"coordinator.podDefaultRouteNIC" must be an interface name, got ${JSON.stringify(podDefaultRouteNIC)}`);
+  }
+  if (o.tunePodRoutes !== undefined && typeof o.tunePodRoutes !== "boolean") throw invalidConfig(`"coordinator.tunePodRoutes" must be true or false`);
   const stateDir = o.stateDir ?? DEFAULT_COORDINATOR.stateDir;
   if (typeof stateDir !== "string" || !stateDir.startsWith("/") || stateDir.includes("\0")) {
     throw invalidConfig(`"coordinator.stateDir" must be an absolute path`);
@@ -77,6 +88,8 @@ export function parseCoordinatorConfig(raw: unknown): CoordinatorConfig {
     serviceCIDR: cidrList(o.serviceCIDR, "serviceCIDR"),
     hijackCIDR: cidrList(o.hijackCIDR, "hijackCIDR"),
     stateDir,
+    podDefaultRouteNIC,
+    tunePodRoutes: (o.tunePodRoutes as boolean | undefined) ?? true,
   };
 }
 

@@ -97,7 +97,15 @@ function pickRule(pools: Pool[], ctx: SelectionContext): RuleRequest | undefined
   }
   const defaults = pools.filter((p) => p.isDefault).sort(compareSpecificity);
   if (defaults.length > 0) {
-    return { rule: "pools with spec.default: true", v4: { pools: defaults.filter((p) => p.family === 4) }, v6: { pools: defaults.filter((p) => p.family === 6) } };
+    // multusName binds a pool to networks: a family whose default pools all belong to other
+    // networks is not requested on this one (a second NIC with only IPv4 pools stays IPv4).
+    // When no family is left, both lists stay so that the error names every pool.
+    const v4 = defaults.filter((p) => p.family === 4);
+    const v6 = defaults.filter((p) => p.family === 6);
+    const serves = (list: Pool[]) => list.some((p) => p.multusName.length === 0 || p.multusName.some((m) => multusNameMatches(m, ctx.network)));
+    const [want4, want6] = [serves(v4), serves(v6)];
+    const none = !want4 && !want6;
+    return { rule: "pools with spec.default: true", v4: { pools: want4 || none ? v4 : [] }, v6: { pools: want6 || none ? v6 : [] } };
   }
   return undefined;
 }

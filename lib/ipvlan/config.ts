@@ -25,13 +25,15 @@ export interface IpvlanConfig {
   /** The ipam block's plugin type; undefined in chained mode (addresses from prevResult). */
   ipamType?: string;
   dad: DadSettings;
+  /** 0: none; else the slaves' parent is "<master>.<vlanID>", created if missing. */
+  vlanID: number;
   /** The veth side channel to the node and Services (on by default). */
   coordinator: CoordinatorConfig;
 }
 
 // Keys the runtime or Multus may put into any plugin's configuration.
 const RUNTIME_KEYS = new Set(["cniVersion", "name", "type", "args", "runtimeConfig", "prevResult", "capabilities", "dns", "cni.dev/valid-attachments", "cni.dev/attachments"]);
-const PLUGIN_KEYS = new Set(["master", "mode", "mtu", "linkInContainer", "ipam", "ipv6DAD", "coordinator", "log_level", "log_file_path", "log_file_max_size", "log_file_max_count"]);
+const PLUGIN_KEYS = new Set(["master", "mode", "mtu", "linkInContainer", "ipam", "ipv6DAD", "coordinator", "vlanID", "log_level", "log_file_path", "log_file_max_size", "log_file_max_count"]);
 
 export function unknownKeys(conf: NetConf): string[] {
   return Object.keys(conf).filter((k) => !RUNTIME_KEYS.has(k) && !PLUGIN_KEYS.has(k));
@@ -43,8 +45,15 @@ export function parseIpvlanConfig(conf: NetConf): IpvlanConfig {
     mtu: 0,
     linkInContainer: false,
     dad: { enabled: false, timeoutMs: 2000 },
+    vlanID: 0,
     coordinator: parseCoordinatorConfig(conf.coordinator),
   };
+  if (conf.vlanID !== undefined && conf.vlanID !== null) {
+    if (typeof conf.vlanID !== "number" || !Number.isInteger(conf.vlanID) || conf.vlanID < 0 || conf.vlanID > 4094) {
+      throw invalidConfig(`"vlanID" must be an integer from 0 to 4094, got ${JSON.stringify(conf.vlanID)}`);
+    }
+    cfg.vlanID = conf.vlanID;
+  }
 
   if (conf.master !== undefined && conf.master !== "") {
     if (typeof conf.master !== "string") throw invalidConfig(`"master" must be an interface name, got ${JSON.stringify(conf.master)}`);

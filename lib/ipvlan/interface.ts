@@ -9,6 +9,8 @@ import { addAddress, listAddresses } from "../net/address";
 import { createIpvlan } from "../net/link-create";
 import { deleteLink, getLinkByName, setLinkName, setLinkUp, type Link } from "../net/link";
 import { addRoute, type RouteSpec } from "../net/route";
+import { addRule, deleteRule, listRules } from "../net/rule";
+import { formatCidr, parseCidr } from "../ip/address";
 import { writeSysctl } from "../net/sysctl";
 import { isNetlinkErrno } from "../netlink/error";
 import type { NetlinkSocket } from "../netlink/socket";
@@ -105,8 +107,19 @@ function awaitDad(pod: PodNetns, link: Link, dad: DadSettings): void {
   }
 }
 
-/** Addresses, link up and routes; routes without a gateway use their family's. */
-export function configurePodInterface(pod: PodNetns, link: Link, ips: CniIPConfig[], routes: CniRoute[], dad: DadSettings): void {
+/** The routing table of a pod interface that does not hold the main default route. */
+export const interfaceTable = (linkIndex: number) => 100 + linkIndex;
+/** Priority of the pod's "from <address> lookup <table>" rules. */
+export const SOURCE_RULE_PRIORITY = 1000;
+
+/**
+ * Addresses, link up and routes; routes without a gateway use their family's.
+ * With `ownTable` (a further NIC of a multi-NIC pod), its default routes go
+ * only into that table, its other routes into main and that table, and rules
+ * send traffic from its addresses there: replies leave by the NIC the
+ * request came in on, while eth0 keeps the pod's main default route.
+ */
+export function configurePodInterface(pod: PodNetns, link: Link, ips: CniIPConfig[], routes: CniRoute[], dad: DadSettings, ownTable?: number): void {
   const v6 = hasFamily(ips, true);
   pod.run(() => {
     if (v6) writeSysctl(`net/ipv6/conf/${link.name}/disable_ipv6`, 0);
@@ -122,24 +135,47 @@ export function configurePodInterface(pod: PodNetns, link: Link, ips: CniIPConfi
   if (lo && !lo.up) setLinkUp(pod.sock, lo.index);
   if (v6 && dad.enabled) awaitDad(pod, link, dad);
 
+  const add = (spec: RouteSpec) => {
+    try {
+      addRoute(pod.sock, spec);
+    } catch (e) {
+      if (!isNetlinkErrno(e, Errno.EEXIST)) throw e; // the kernel may have made it already (e.g. a connected route)
+    }
+  };
+  if (ownTable !== undefined) {
+    for (const ip of ips) {
+      const cidr = parseCidr(ip.address);
+      if (!cidr) continue;
+      const address = ip.address.split("/")[0]!;
+      // The connected subnet in the NIC's table too, so lookups there reach on-link hosts.
+      add({ dst: formatCidr(cidr.cidr), oif: link.index, table: ownTable, scope: "link", src: address });
+      addRule(pod.sock, { family: cidr.cidr.family, priority: SOURCE_RULE_PRIORITY, table: ownTable, src: address });
+    }
+  }
   const gateways = { 4: ips.find((ip) => !ip.address.includes(":"))?.gateway, 6: ips.find((ip) => ip.address.includes(":"))?.gateway };
   for (const r of routes) {
     const family = r.dst.includes(":") ? 6 : 4;
     const spec: RouteSpec = { dst: r.dst, oif: link.index };
     const gw = r.gw ?? gateways[family];
     if (gw) spec.gw = gw;
-    if (r.table !== undefined) spec.table = r.table;
     if (r.priority !== undefined) spec.priority = r.priority;
     if (r.mtu !== undefined) spec.mtu = r.mtu;
-    try {
-      addRoute(pod.sock, spec);
-    } catch (e) {
-      if (!isNetlinkErrno(e, Errno.EEXIST)) throw e; // the kernel may have made it already (e.g. a connected route)
-    }
+    const isDefault = r.dst.endsWith("/0");
+    const tables = ownTable === undefined ? [r.table] : isDefault ? [ownTable] : [r.table, ownTable];
+    for (const table of tables) add(table === undefined ? spec : { ...spec, table });
   }
 }
 
-/** Removes the pod's interface; true if something was removed. */
+/** Removes the pod's interface and its source rules; true if something was removed. */
 export function removePodInterface(pod: PodNetns, ifname: string): boolean {
-  return deleteLink(pod.sock, ifname, { ignoreMissing: true });
+  const link = getLinkByName(pod.sock, ifname);
+  if (!link) return false;
+  // Routes go with the link; rules do not.
+  const table = interfaceTable(link.index);
+  for (const family of [4, 6] as const) {
+    for (const rule of listRules(pod.sock, family).filter((r) => r.table === table)) {
+      deleteRule(pod.sock, { family, priority: rule.priority, table, ...(rule.src ? { src: rule.src } : {}) }, { ignoreMissing: true });
+    }
+  }
+  return deleteLink(pod.sock, link.index, { ignoreMissing: true });
 }

@@ -1,7 +1,10 @@
 // Finding and vetting the parent ("master") of the ipvlan slaves before
 // anything is allocated: missing, down or unusable are each their own error.
 import { CniError, ErrorCode } from "../cni/errors";
-import { getLinkByIndex, getLinkByName, type Link } from "../net/link";
+import { createVlan } from "../net/link-create";
+import { getLinkByIndex, getLinkByName, setLinkUp, type Link } from "../net/link";
+import { isNetlinkErrno } from "../netlink/error";
+import { Errno } from "../sys/errno";
 import { listRoutes } from "../net/route";
 import type { NetlinkSocket } from "../netlink/socket";
 
@@ -42,4 +45,44 @@ export function resolveMaster(sock: NetlinkSocket, name: string | undefined, whe
   }
   if (!link.up) throw new CniError(ErrorCode.MasterDown, `master interface ${link.name} is down`);
   return link;
+}
+
+/**
+ * With vlanID the slaves hang off "<master>.<vlanID>", as upstream's
+ * SpiderMultusConfig does. A missing VLAN link is created on the master (and
+ * left in place for other pods: it belongs to the node, not to one pod);
+ * `create: false` only looks it up (CHECK).
+ */
+export function resolveVlanParent(sock: NetlinkSocket, master: Link, vlanId: number, create = true): Link {
+  const name = `${master.name}.${vlanId}`;
+  let link = getLinkByName(sock, name);
+  if (!link && create) {
+    try {
+      createVlan(sock, { name, parentIndex: master.index, vlanId });
+    } catch (e) {
+      if (!isNetlinkErrno(e, Errno.EEXIST)) throw e; // another ADD made it first
+    }
+    link = getLinkByName(sock, name);
+  }
+  if (!link) throw new CniError(ErrorCode.MasterNotFound, `VLAN interface ${name} not found`);
+  if (link.kind !== "vlan" || link.vlanId !== vlanId || link.linkIndex !== master.index) {
+    throw new CniError(ErrorCode.MasterUnusable, `${name} exists but is not VLAN ${vlanId} of ${master.name}`);
+  }
+  if (!link.up) {
+    if (!create) throw new CniError(ErrorCode.MasterDown, `VLAN interface ${name} is down`);
+    setLinkUp(sock, link.index);
+    link = { ...link, up: true };
+  }
+  return link;
+}
+
+/** The master, or its VLAN "<master>.<vlanID>" when vlanID is set. */
+export function resolveParent(
+  sock: NetlinkSocket,
+  cfg: { master?: string; vlanID: number },
+  where: string,
+  opts: { except?: string; create?: boolean } = {},
+): Link {
+  const master = resolveMaster(sock, cfg.master, where, opts.except);
+  return cfg.vlanID === 0 ? master : resolveVlanParent(sock, master, cfg.vlanID, opts.create ?? true);
 }

@@ -75,9 +75,12 @@ describe("parseCoordinatorConfig", () => {
   it("takes every documented key", () => {
     const cfg = parseCoordinatorConfig({
       enabled: false, podVethName: "side0", hostRuleTable: 600, hostRulePriority: 900, hostRPFilter: 2,
-      serviceCIDR: ["10.96.0.0/12"], hijackCIDR: ["169.254.20.10/32"], stateDir: "/run/x",
+      serviceCIDR: ["10.96.0.0/12"], hijackCIDR: ["169.254.20.10/32"], stateDir: "/run/x", podDefaultRouteNIC: "net1", tunePodRoutes: false,
     });
-    expect(cfg).toEqual({ enabled: false, podVethName: "side0", hostRuleTable: 600, hostRulePriority: 900, hostRPFilter: 2, serviceCIDR: ["10.96.0.0/12"], hijackCIDR: ["169.254.20.10/32"], stateDir: "/run/x" });
+    expect(cfg).toEqual({
+      enabled: false, podVethName: "side0", hostRuleTable: 600, hostRulePriority: 900, hostRPFilter: 2, serviceCIDR: ["10.96.0.0/12"],
+      hijackCIDR: ["169.254.20.10/32"], stateDir: "/run/x", podDefaultRouteNIC: "net1", tunePodRoutes: false,
+    });
   });
 
   it.each([
@@ -89,6 +92,8 @@ describe("parseCoordinatorConfig", () => {
     [{ podVethName: "a/b" }, /podVethName/],
     [{ stateDir: "relative" }, /stateDir/],
     [{ enabled: "yes" }, /enabled/],
+    [{ podDefaultRouteNIC: "" }, /podDefaultRouteNIC/],
+    [{ tunePodRoutes: 1 }, /tunePodRoutes/],
   ])("refuses %j", (raw, msg) => {
     expect(() => parseCoordinatorConfig(raw)).toThrow(msg);
   });

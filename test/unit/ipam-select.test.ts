@@ -231,3 +231,33 @@ describe("selectPools: cleangateway", () => {
     expect(selectPools(pools, ctx({ ...over, cleanGateway: config })).cleanGateway).toBe(want);
   });
 });
+
+describe("selectPools: default pools and multusName", () => {
+  const doc = (name: string, subnet: string, ips: string, multus: string[]) => ({
+    apiVersion: "spiderpool.spidernet.io/v2beta1",
+    kind: "SpiderIPPool",
+    metadata: { name },
+    spec: { subnet, ips: [ips], default: true, multusName: multus },
+  });
+  const pools = buildPools([
+    { source: "t", doc: doc("ens5-v4", "10.1.0.0/24", "10.1.0.10-10.1.0.20", ["kube-system/ipvlan-ens5"]) },
+    { source: "t", doc: doc("ens5-v6", "fd01::/64", "fd01::10-fd01::20", ["kube-system/ipvlan-ens5"]) },
+    { source: "t", doc: doc("ens6-v4", "10.2.0.0/24", "10.2.0.10-10.2.0.20", ["kube-system/ipvlan-ens6"]) },
+  ]);
+  const base = { nodeName: "n", ifname: "net1", cleanGateway: false };
+
+  it("a family whose default pools all belong to other networks is not requested", () => {
+    const sel = selectPools(pools, { ...base, network: "ipvlan-ens6" });
+    expect(sel.v4.map((p) => p.name)).toEqual(["ens6-v4"]);
+    expect(sel.v6).toEqual([]);
+  });
+
+  it("the primary network still gets both families", () => {
+    const sel = selectPools(pools, { ...base, ifname: "eth0", network: "ipvlan-ens5" });
+    expect([...sel.v4, ...sel.v6].map((p) => p.name)).toEqual(["ens5-v4", "ens5-v6"]);
+  });
+
+  it("a network no default pool serves fails naming every pool", () => {
+    expect(() => selectPools(pools, { ...base, network: "other" })).toThrow(/ens5-v4.*ens6-v4.*ens5-v6/s);
+  });
+});

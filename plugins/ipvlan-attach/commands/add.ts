@@ -5,8 +5,8 @@
 import { CniError, ErrorCode } from "../../../lib/cni/errors";
 import type { CniRequest } from "../../../lib/cni/skel";
 import type { CniResult } from "../../../lib/cni/types";
-import { assertInterfaceAbsent, configurePodInterface, createPodIpvlan, removePodInterface } from "../../../lib/ipvlan/interface";
-import { resolveMaster } from "../../../lib/ipvlan/master";
+import { assertInterfaceAbsent, configurePodInterface, createPodIpvlan, interfaceTable, removePodInterface } from "../../../lib/ipvlan/interface";
+import { resolveParent } from "../../../lib/ipvlan/master";
 import { openPodNetns } from "../../../lib/ipvlan/pod-netns";
 import { setupSideChannel, teardownSideChannel } from "../../../lib/coordinator/side-channel";
 import { getLinkByIndex } from "../../../lib/net/link";
@@ -32,7 +32,7 @@ export function ipvlanAdd(req: CniRequest): CniResult {
   const hostSock = new NetlinkSocket();
   try {
     const masterSock = cfg.linkInContainer ? pod.sock : hostSock;
-    const master = resolveMaster(masterSock, cfg.master, cfg.linkInContainer ? "pod" : "host");
+    const master = resolveParent(masterSock, cfg, cfg.linkInContainer ? "pod" : "host");
     // The kernel takes any IFLA_MTU up to 65535 when it creates an ipvlan (only later changes
     // are bounded by the master's): refuse it here, before anything is allocated.
     if (cfg.mtu > master.mtu) {
@@ -48,7 +48,8 @@ export function ipvlanAdd(req: CniRequest): CniResult {
       if (ips.length === 0) throw new CniError(ErrorCode.InvalidConfig, `IPAM plugin ${cfg.ipamType} returned no addresses`);
       const link = createPodIpvlan({ masterSock, master, pod, ifname, mode: cfg.mode, mtu: cfg.mtu, masterInPod: cfg.linkInContainer });
       created = true;
-      configurePodInterface(pod, link, ips, allocated.routes ?? [], cfg.dad);
+      const tuned = cfg.coordinator.tunePodRoutes && ifname !== cfg.coordinator.podDefaultRouteNIC;
+      configurePodInterface(pod, link, ips, allocated.routes ?? [], cfg.dad, tuned ? interfaceTable(link.index) : undefined);
       if (cfg.coordinator.enabled) {
         sideChannel = true;
         const ctx = { hostSock, pod, cfg: cfg.coordinator, containerId: req.env.containerId, ifname, ...(cfg.linkInContainer ? {} : { master }) };

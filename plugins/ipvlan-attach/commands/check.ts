@@ -3,7 +3,7 @@
 // MAC, addresses and routes of prevResult. IPAM CHECK runs too.
 import { CniError, ErrorCode } from "../../../lib/cni/errors";
 import type { CniRequest } from "../../../lib/cni/skel";
-import { resolveMaster } from "../../../lib/ipvlan/master";
+import { resolveParent } from "../../../lib/ipvlan/master";
 import { openPodNetns } from "../../../lib/ipvlan/pod-netns";
 import { listAddresses } from "../../../lib/net/address";
 import { getLinkByName } from "../../../lib/net/link";
@@ -38,7 +38,10 @@ export function ipvlanCheck(req: CniRequest): void {
   try {
     // linkInContainer without "master": the pod's default route now also goes through our
     // own slave, which must not be taken for the master.
-    const master = resolveMaster(cfg.linkInContainer ? pod.sock : hostSock, cfg.master, cfg.linkInContainer ? "pod" : "host", cfg.linkInContainer ? ifname : undefined);
+    const master = resolveParent(cfg.linkInContainer ? pod.sock : hostSock, cfg, cfg.linkInContainer ? "pod" : "host", {
+      create: false,
+      ...(cfg.linkInContainer ? { except: ifname } : {}),
+    });
     const link = getLinkByName(pod.sock, ifname);
     if (!link) throw fail(`interface ${ifname} is missing from ${netns}`);
     if (link.kind !== "ipvlan") throw fail(`interface ${ifname} is a ${link.kind ?? "plain"} device, not ipvlan`);
