@@ -51,6 +51,18 @@ try {
   }
   if (byName["nginx-m1"]) say(`  nginx-m1 -> node worker1 172.31.32.18        ${mark(topo.ping(byName["nginx-m1"].netns, "172.31.32.18"))}`);
 
+  step("Pod <-> its own node, through the coordinator's veth side channel (plain ipvlan cannot do this)");
+  for (const p of pods) {
+    const node = SEED_NODES.find((n) => n.name === p.node)!;
+    for (const target of [node.ipv4, node.ipv6].map((c) => c.split("/")[0]!)) {
+      say(`  ${p.name} -> its node ${p.node.padEnd(8)} ${target.padEnd(24)} ${mark(topo.ping(p.netns, target))}`);
+    }
+    for (const v6 of [false, true]) {
+      const target = address(p, v6);
+      say(`  node ${p.node.padEnd(8)} -> ${p.name} ${target.padEnd(28)} ${mark(topo.ping(topo.nodeNetns(p.node), target))}`);
+    }
+  }
+
   step("CHECK on every pod");
   for (const p of pods) {
     const r = topo.check(p);

@@ -8,7 +8,7 @@ export const POOL_API_VERSION = "spiderpool.spidernet.io/v2beta1";
 export const POOL_KIND = "SpiderIPPool";
 
 // Kubernetes object names are DNS-1123 subdomains.
-const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+export const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 
 const LabelSelectorRequirementSchema = z
   .strictObject({

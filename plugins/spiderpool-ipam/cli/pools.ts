@@ -1,11 +1,7 @@
 // `pools`: what `kubectl get spiderippool` shows, for the pools this node sees.
-// Allocations are counted from claim file names alone (no file reads), so the
-// listing stays quick with tens of thousands of allocations.
-import { readdirSync } from "node:fs";
-import { rangeListContains } from "../../../lib/ip/range";
-import { cidrContains, formatCidr, parseIP } from "../../../lib/ip/address";
-import type { Pool } from "../../../lib/ipam/pool";
+import { formatCidr } from "../../../lib/ip/address";
 import { loadPools } from "../../../lib/ipam/pool-source";
+import { claimedAddresses, countAllocations, poolsOnNode } from "../../../lib/ipam/usage";
 import { storeLayout } from "../../../lib/store/layout";
 import { flag, type ParsedArgs } from "./args";
 import { cliDirs } from "./dirs";
@@ -22,31 +18,12 @@ export interface PoolRow {
   source: string;
 }
 
-function claimedAddresses(dataDir: string): string[] {
-  try {
-    return readdirSync(storeLayout(dataDir).claims).filter((n) => !n.startsWith("."));
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === "ENOENT") return [];
-    throw e;
-  }
-}
-
-/** Counts claims per pool; a claim outside every pool's usable set counts nowhere. */
-export function countAllocations(pools: Pool[], claims: string[]): Map<string, number> {
-  const counts = new Map(pools.map((p) => [p.name, 0]));
-  for (const text of claims) {
-    const ip = parseIP(text);
-    if (!ip) continue;
-    const owner = pools.find((p) => p.family === ip.family && cidrContains(p.subnet, ip) && rangeListContains(p.usable, ip));
-    if (owner) counts.set(owner.name, (counts.get(owner.name) ?? 0) + 1);
-  }
-  return counts;
-}
-
 export async function poolsCommand(args: ParsedArgs): Promise<number> {
   const dirs = cliDirs(args);
-  const all = await loadPools(dirs.poolDir, []);
-  const seen = args.flags.has("all-nodes") ? all : all.filter((p) => p.nodeName.length === 0 || p.nodeName.includes(dirs.nodeName));
+  // The plugin's pool cache when it is valid (read only): validating the
+  // files again would load the schema validator for nothing.
+  const all = await loadPools(dirs.poolDir, [], storeLayout(dirs.dataDir).cache, { readOnly: true });
+  const seen = args.flags.has("all-nodes") ? all : poolsOnNode(all, dirs.nodeName);
   const counts = countAllocations(all, claimedAddresses(dirs.dataDir));
   const rows: PoolRow[] = seen.map((p) => ({
     name: p.name,
