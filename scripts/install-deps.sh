@@ -13,6 +13,7 @@ packages=(
   busybox-static cpio python3 # the guest's initramfs and kernel extraction
   golang-go golang-github-appc-cni-dev # a libcni client for runtime interop tests
   procps                      # pgrep/pkill in test cleanup
+  strace                      # reliability: kills at exact store syscalls (fault injection)
 )
 missing=()
 for p in "${packages[@]}"; do

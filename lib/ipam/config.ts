@@ -6,6 +6,8 @@ import type { NetConf } from "../cni/skel";
 export const DEFAULT_POOL_DIR = "/etc/cni/spiderpool/ippools";
 export const DEFAULT_DATA_DIR = "/var/lib/cni/spiderpool";
 export const DEFAULT_LOCK_TIMEOUT_MS = 10_000;
+/** The longest lock wait a configuration may ask for: a wait is always bounded. */
+export const MAX_LOCK_TIMEOUT_MS = 600_000;
 
 export interface LogSettings {
   level: "debug" | "info" | "warn" | "error";
@@ -76,11 +78,12 @@ function labels(o: Obj, key: string): Record<string, string> | undefined {
   return v as Record<string, string>;
 }
 
-function positiveInt(o: Obj, key: string, fallback: number): number {
+function positiveInt(o: Obj, key: string, fallback: number, max = Number.MAX_SAFE_INTEGER): number {
   const v = o[key];
   if (v === undefined || v === null) return fallback;
-  if (typeof v !== "number" || !Number.isInteger(v) || v <= 0) {
-    throw invalidConfig(`ipam.${key} must be a positive integer, got ${JSON.stringify(v)}`);
+  if (typeof v !== "number" || !Number.isInteger(v) || v <= 0 || v > max) {
+    const bound = max === Number.MAX_SAFE_INTEGER ? "" : ` of at most ${max}`;
+    throw invalidConfig(`ipam.${key} must be a positive integer${bound}, got ${JSON.stringify(v)}`);
   }
   return v;
 }
@@ -125,7 +128,7 @@ export function parseIpamConfig(conf: NetConf, env: Record<string, string | unde
     inlinePools: ippools,
     cleanGateway: bool(o, "clean_gateway"),
     network: multusName || conf.name,
-    lockTimeoutMs: positiveInt(o, "lockTimeoutMs", DEFAULT_LOCK_TIMEOUT_MS),
+    lockTimeoutMs: positiveInt(o, "lockTimeoutMs", DEFAULT_LOCK_TIMEOUT_MS, MAX_LOCK_TIMEOUT_MS),
     log: {
       level: (level === "warning" ? "warn" : level) as LogSettings["level"],
       maxSizeMB: positiveInt(o, "log_file_max_size", 100),

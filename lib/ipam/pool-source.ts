@@ -5,10 +5,11 @@
 // Validation (zod, the webhook rules) is the expensive part of a plugin call,
 // so validated pools are cached in dataDir keyed by each file's identity
 // (device, inode, size, mtime, ctime), the inline pools and the plugin build.
-// While nothing changed, a call costs a readdir and one stat per file.
-import { createHash } from "node:crypto";
-import { mkdirSync, readdirSync, readFileSync, statSync } from "node:fs";
-import { join } from "node:path";
+// While nothing changed, a call costs a readdir and one stat per file. The key
+// is kept as plain text and compared whole, not hashed: node:crypto alone
+// costs a Bun-compiled plugin ~2.7 ms of start-up per call.
+import { closeSync, constants, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, statSync, type Stats } from "node:fs";
+import { dirname, join } from "node:path";
 import { CniError, ErrorCode } from "../cni/errors";
 import { writeFileAtomic } from "../store/atomic";
 import { checkPrivateDir } from "../store/store";
@@ -38,6 +39,45 @@ export function listPoolFiles(poolDir: string): string[] {
   return names.filter((n) => POOL_FILE.test(n) && !n.startsWith(".")).sort().map((n) => join(poolDir, n));
 }
 
+/**
+ * A pool file the plugin may trust: a regular file (a FIFO would block the
+ * plugin, a device would be read forever), owned by this user or root, not
+ * writable by group or others. Symbolic links are followed: only the owner of
+ * the private poolDir can have made them.
+ */
+function checkPoolFile(file: string, st: Pick<Stats, "isFile" | "uid" | "mode">): void {
+  if (!st.isFile()) throw new CniError(ErrorCode.InvalidConfig, `pool file ${file} is not a regular file; refusing to read it`);
+  const uid = typeof process.getuid === "function" ? process.getuid() : undefined;
+  if (uid !== undefined && st.uid !== uid && st.uid !== 0) {
+    throw new CniError(ErrorCode.InvalidConfig, `pool file ${file} is owned by uid ${st.uid}, not by this user or root; refusing to use it`);
+  }
+  if (st.mode & 0o022) {
+    throw new CniError(
+      ErrorCode.InvalidConfig,
+      `pool file ${file} is writable by group or others (mode ${(st.mode & 0o777).toString(8)}); refusing to use it (chmod go-w)`,
+    );
+  }
+}
+
+/** Reads a pool file of poolDir after checking it (one open, so the check is of what is read). */
+function readTrustedPoolFile(file: string): PoolDocument[] {
+  let text: string;
+  let fd: number | undefined;
+  try {
+    // O_NONBLOCK: opening a FIFO must not wait for a writer.
+    fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK);
+    checkPoolFile(file, fstatSync(fd));
+    text = readFileSync(fd, "utf8");
+  } catch (e) {
+    if (e instanceof CniError) throw e;
+    throw new CniError(ErrorCode.IoFailure, `cannot read pool file ${file}: ${(e as Error).message}`);
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+  return parsePoolText(text, file, parseYamlAll).map((doc) => ({ source: file, doc }));
+}
+
+/** Reads any pool file (the `validate` command: a person's own file, no ownership rules). */
 export function readPoolFile(file: string): PoolDocument[] {
   let text: string;
   try {
@@ -55,20 +95,33 @@ export async function validatePools(docs: PoolDocument[]): Promise<Pool[]> {
 }
 
 function fileIdentity(file: string): string {
+  let st;
   try {
-    const st = statSync(file, { bigint: true });
-    return `${file}\0${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
+    st = statSync(file, { bigint: true });
   } catch (e) {
     throw new CniError(ErrorCode.IoFailure, `cannot read pool file ${file}: ${(e as Error).message}`);
   }
+  checkPoolFile(file, { isFile: () => st.isFile(), uid: Number(st.uid), mode: Number(st.mode) });
+  return `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
 }
 
+/**
+ * What the cached pools were made from, as one line of JSON (JSON escapes
+ * newlines, so it stays one line whatever the file names hold): the build,
+ * each file with its identity, and the inline pools.
+ */
 function cacheKey(files: string[], inline: unknown[]): string {
-  const h = createHash("sha256");
-  h.update(PROJECT_VERSION);
-  for (const f of files) h.update(fileIdentity(f)).update("\n");
-  h.update(JSON.stringify(inline));
-  return h.digest("hex");
+  const parts: unknown[] = [PROJECT_VERSION];
+  for (const f of files) parts.push(f, fileIdentity(f));
+  parts.push(inline);
+  return JSON.stringify(parts);
+}
+
+/** FNV-1a 64 of a string's UTF-16 units, as 16 hex digits: names the cache file of a poolDir. */
+function fnv1a64(text: string): string {
+  let hash = 0xcbf29ce484222325n;
+  for (let i = 0; i < text.length; i++) hash = ((hash ^ BigInt(text.charCodeAt(i))) * 0x100000001b3n) & 0xffffffffffffffffn;
+  return hash.toString(16).padStart(16, "0");
 }
 
 function readCache(file: string, key: string): Pool[] | undefined {
@@ -86,20 +139,52 @@ function readCache(file: string, key: string): Pool[] | undefined {
  * Pools from poolDir plus inline pools. With cacheDir, validated pools are
  * reused while the files are unchanged.
  */
-export async function loadPools(poolDir: string, inline: unknown[], cacheDir?: string): Promise<Pool[]> {
+/**
+ * The cache is used only inside a directory the store would trust (the cache
+ * is read without validation, so whoever can write it chooses the pools):
+ * its parent (dataDir) and itself, when present, must be private. Otherwise
+ * pools are validated afresh and nothing is written; opening the store then
+ * reports the problem.
+ */
+function trustedCacheDir(cacheDir: string | undefined): string | undefined {
+  if (!cacheDir) return undefined;
+  try {
+    checkPrivateDir(dirname(cacheDir), "dataDir");
+  } catch {
+    return undefined;
+  }
+  try {
+    checkPrivateDir(cacheDir, "pool cache");
+  } catch (e) {
+    if ((e as CniError).details !== "ENOENT") return undefined;
+  }
+  return cacheDir;
+}
+
+/**
+ * `readOnly`: use a valid cache but never write one (the `pools` CLI: it
+ * reports on the store and changes nothing there).
+ */
+export async function loadPools(
+  poolDir: string,
+  inline: unknown[],
+  untrustedCacheDir?: string,
+  { readOnly = false }: { readOnly?: boolean } = {},
+): Promise<Pool[]> {
   const files = listPoolFiles(poolDir);
+  const cacheDir = trustedCacheDir(untrustedCacheDir);
   const cacheFile = cacheDir
-    ? join(cacheDir, `pools-${createHash("sha256").update(poolDir).digest("hex").slice(0, 16)}.json`)
+    ? join(cacheDir, `pools-${fnv1a64(poolDir)}.json`)
     : undefined;
   const key = cacheFile ? cacheKey(files, inline) : "";
   if (cacheFile) {
     const cached = readCache(cacheFile, key);
     if (cached) return cached;
   }
-  const docs = files.flatMap(readPoolFile);
+  const docs = files.flatMap(readTrustedPoolFile);
   inline.forEach((doc, i) => docs.push({ source: `ipam.ippools[${i}]`, doc }));
   const pools = await validatePools(docs);
-  if (cacheDir && cacheFile) {
+  if (cacheDir && cacheFile && !readOnly) {
     try {
       mkdirSync(cacheDir, { recursive: true, mode: 0o700 });
       writeFileAtomic(cacheFile, `${key}\n${encodePools(pools)}`, { durable: false });

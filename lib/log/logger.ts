@@ -1,7 +1,12 @@
 // A tiny structured logger: one JSON line per event in a 0600 file in a 0700
 // directory, rotated by size. (Errors also reach stderr through the
 // dispatcher.) Logging never fails an invocation.
-import { appendFileSync, mkdirSync, renameSync, statSync, unlinkSync } from "node:fs";
+//
+// The plugin runs as root and the log path may sit in a directory others can
+// write to (/tmp): the file is opened without following a symbolic link, and
+// written only when it is a regular file of ours with no other hard link, so
+// the log can never be turned into a write to another file.
+import { closeSync, constants, fchmodSync, fstatSync, mkdirSync, openSync, renameSync, statSync, unlinkSync, writeSync } from "node:fs";
 import { dirname } from "node:path";
 
 export type LogLevel = "debug" | "info" | "warn" | "error";
@@ -39,6 +44,25 @@ function rotate(file: string, maxCount: number): void {
   }
 }
 
+function appendPrivate(file: string, text: string): void {
+  const fd = openSync(
+    file,
+    constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW | constants.O_NONBLOCK,
+    0o600,
+  );
+  try {
+    const st = fstatSync(fd);
+    const uid = typeof process.getuid === "function" ? process.getuid() : st.uid;
+    if (!st.isFile() || st.uid !== uid || st.nlink !== 1) return; // not a log file of ours
+    if (st.mode & 0o077) fchmodSync(fd, 0o600);
+    const buf = Buffer.from(text);
+    let off = 0;
+    while (off < buf.length) off += writeSync(fd, buf, off);
+  } finally {
+    closeSync(fd);
+  }
+}
+
 export function createLogger(opts: LoggerOptions): Logger {
   const min = RANK[opts.level];
   const maxBytes = (opts.maxSizeMB ?? 100) * 1024 * 1024;
@@ -56,7 +80,7 @@ export function createLogger(opts: LoggerOptions): Logger {
           /* no file yet */
         }
         const line = JSON.stringify({ time: new Date().toISOString(), level, component: opts.component, msg, ...fields });
-        appendFileSync(file, line + "\n", { mode: 0o600 });
+        appendPrivate(file, line + "\n");
       } catch {
         /* a full or read-only log disk must not break networking */
       }

@@ -1,7 +1,9 @@
 // Where each record lives under dataDir. Every name that reaches a path is
 // either validated by the CNI layer (container IDs, interface names), by the
-// pool schema (pool names) or canonical (addresses), so none can leave dataDir.
+// pool schema (pool names) or canonical (addresses), so none can leave dataDir;
+// safeName checks it once more where the path is made.
 import { join } from "node:path";
+import { CniError, ErrorCode } from "../cni/errors";
 
 export interface StoreLayout {
   root: string;
@@ -9,6 +11,9 @@ export interface StoreLayout {
   attachments: string;
   claims: string;
   hints: string;
+  cache: string;
+  /** Where `store repair` moves damaged files (never read by the plugin). */
+  damaged: string;
 }
 
 export function storeLayout(dataDir: string): StoreLayout {
@@ -18,13 +23,23 @@ export function storeLayout(dataDir: string): StoreLayout {
     attachments: join(dataDir, "attachments"),
     claims: join(dataDir, "ips"),
     hints: join(dataDir, "hints"),
+    cache: join(dataDir, "cache"),
+    damaged: join(dataDir, "damaged"),
   };
 }
 
-/** Names the store will put into a path: refuse anything that could escape. */
+/** Prefix of the temp files of atomic writes; listings skip every dot-name. */
+export const TEMP_PREFIX = ".tmp-";
+
+/**
+ * Names the store will put into a path: refuse anything that could escape or
+ * that listings would skip (every name starting with "." is hidden from them,
+ * so such an attachment could never be found by GC). Code 4: the name comes
+ * from the runtime (CNI_CONTAINERID, CNI_IFNAME).
+ */
 export function safeName(name: string, what: string): string {
-  if (name === "" || name === "." || name === ".." || /[/\0]/.test(name) || name.length > 255 || name.startsWith(".tmp-")) {
-    throw new Error(`unsafe ${what} for the store: ${JSON.stringify(name)}`);
+  if (name === "" || name.startsWith(".") || /[/\0]/.test(name) || Buffer.byteLength(name) > 255) {
+    throw new CniError(ErrorCode.InvalidEnvironment, `${what} ${JSON.stringify(name.slice(0, 300))} cannot be used as a store file name (empty, starting with ".", holding "/" or NUL, or longer than 255 bytes)`);
   }
   return name;
 }

@@ -2,6 +2,7 @@
 // missing one: damage is reported (code 5, file named), never reset, because a
 // reset would hand addresses out twice.
 import { CniError, ErrorCode } from "../cni/errors";
+import { formatIP, parseIP } from "../ip/address";
 
 export interface PodRef {
   namespace?: string;
@@ -33,11 +34,21 @@ export function damaged(file: string, why: string): CniError {
   return new CniError(
     ErrorCode.IoFailure,
     `store file ${file} is damaged (${why}); it is left as is so that no address is given twice: ` +
-      "inspect it, and move it out of dataDir only once no running pod uses the addresses it concerns",
+      "run `spiderpool-ipam store check` to list the damage and `spiderpool-ipam store repair` to set damaged files aside " +
+      "and rebuild what their neighbours prove (see README, \"The store\")",
   );
 }
 
 const isStr = (v: unknown): v is string => typeof v === "string";
+
+/** The canonical text of an address (what claim files are named), or undefined. */
+export function canonicalAddress(text: string): string | undefined {
+  const ip = parseIP(text);
+  return ip && formatIP(ip) === text ? text : undefined;
+}
+
+// A pool name as the schema allows it (DNS-1123), checked without loading the schema.
+const POOL_NAME = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
 
 function parseObject(text: string, file: string): Record<string, unknown> {
   let v: unknown;
@@ -55,12 +66,22 @@ export function parseAttachment(text: string, file: string): AttachmentRecord {
   if (!isStr(o.containerID) || !isStr(o.ifname) || !isStr(o.network) || !Array.isArray(o.ips)) {
     throw damaged(file, "missing containerID, ifname, network or ips");
   }
+  const seen = new Set<string>();
   for (const ip of o.ips as unknown[]) {
     const e = ip as Record<string, unknown> | null;
-    if (!e || !isStr(e.pool) || !isStr(e.address) || (e.family !== 4 && e.family !== 6)) {
+    if (!e || typeof e !== "object" || !isStr(e.pool) || !isStr(e.address) || (e.family !== 4 && e.family !== 6)) {
       throw damaged(file, "an entry of ips lacks pool, address or family");
     }
+    // Addresses become claim file names: only canonical ones of the stated family.
+    if (canonicalAddress(e.address) === undefined || parseIP(e.address)!.family !== e.family) {
+      throw damaged(file, `ips holds ${JSON.stringify(e.address.slice(0, 100))}, not a canonical IPv${e.family} address`);
+    }
+    if (!POOL_NAME.test(e.pool)) throw damaged(file, `ips names pool ${JSON.stringify(e.pool.slice(0, 100))}, not a pool name`);
+    if (seen.has(e.address)) throw damaged(file, `ips lists ${e.address} twice`);
+    seen.add(e.address);
   }
+  if (o.pod !== undefined && (typeof o.pod !== "object" || o.pod === null)) throw damaged(file, "pod is not an object");
+  if (o.pod === undefined) o.pod = {};
   return o as unknown as AttachmentRecord;
 }
 
@@ -69,5 +90,7 @@ export function parseClaim(text: string, file: string): ClaimRecord {
   if (!isStr(o.containerID) || !isStr(o.ifname) || !isStr(o.pool)) {
     throw damaged(file, "missing containerID, ifname or pool");
   }
+  if (!isStr(o.network)) o.network = "";
+  if (typeof o.pod !== "object" || o.pod === null) o.pod = {};
   return o as unknown as ClaimRecord;
 }

@@ -10,12 +10,14 @@
 // not (all) claimed — harmless, DEL or a retried ADD cleans it — or claims
 // still listed by their record, which DEL releases. A claim is never written
 // without a durable record naming it, so nothing is lost or given twice.
+// Temp files of a killed writer are removed by DEL (its container's directory)
+// and GC (everywhere); listings never read them.
 import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmdirSync, unlinkSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { CniError, ErrorCode } from "../cni/errors";
 import { fsyncDir, writeFileAtomic } from "./atomic";
-import { safeName, storeLayout, type StoreLayout } from "./layout";
-import { parseAttachment, parseClaim, type AttachmentRecord, type ClaimRecord } from "./records";
+import { safeName, storeLayout, TEMP_PREFIX, type StoreLayout } from "./layout";
+import { damaged, parseAttachment, parseClaim, type AttachmentRecord, type ClaimRecord } from "./records";
 
 export interface StoreLock {
   release(): void;
@@ -57,6 +59,9 @@ export function checkPrivateDir(dir: string, what: string): void {
   } catch (e) {
     throw storeIo(e, `inspect ${what} ${dir}`);
   }
+  if (st.isSymbolicLink()) {
+    throw new CniError(ErrorCode.InvalidConfig, `${what} ${dir} is a symbolic link; refusing to use it (name the real directory)`);
+  }
   if (!st.isDirectory()) throw new CniError(ErrorCode.InvalidConfig, `${what} ${dir} is not a directory`);
   if (typeof process.getuid === "function" && st.uid !== process.getuid()) {
     throw new CniError(ErrorCode.InvalidConfig, `${what} ${dir} is owned by uid ${st.uid}, not by this user; refusing to use it`);
@@ -94,6 +99,9 @@ export class AllocationStore {
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw storeIo(e, `create ${dir}`);
       }
+      // dataDir may be searchable by others (0755): a subdirectory writable by
+      // them would let them add or remove claims.
+      checkPrivateDir(dir, "store directory");
     }
     return store;
   }
@@ -127,7 +135,7 @@ export class StoreTx {
   attachment(containerID: string, ifname: string): AttachmentRecord | undefined {
     const file = this.attachmentFile(containerID, ifname);
     const text = readIfExists(file);
-    return text === undefined ? undefined : parseAttachment(text, file);
+    return text === undefined ? undefined : readAttachmentAt(text, file, containerID, ifname);
   }
 
   /** Every interface of one container (for `release --container-id`). */
@@ -142,7 +150,7 @@ export class StoreTx {
     }
     return names.filter((n) => !n.startsWith(".")).map((n) => {
       const file = join(dir, n);
-      return parseAttachment(readIfExists(file) ?? "", file);
+      return readAttachmentAt(readIfExists(file) ?? "", file, containerID, n);
     });
   }
 
@@ -190,12 +198,21 @@ export class StoreTx {
     return BigInt(ord);
   }
 
-  /** Hints are only an optimisation: written atomically but not fsynced. */
+  /**
+   * Hints are only an optimisation: written atomically but not fsynced, and
+   * never a reason to fail. When one cannot be written (disk full) it is
+   * removed instead: a missing hint means "scan from the start", always right.
+   */
   setHint(pool: string, fingerprint: string, ordinal: bigint): void {
+    const file = join(this.layout.hints, safeName(pool, "pool name"));
     try {
-      writeFileAtomic(join(this.layout.hints, safeName(pool, "pool name")), `${fingerprint} ${ordinal}\n`, { durable: false });
-    } catch (e) {
-      throw storeIo(e, `write hint of pool ${pool}`);
+      writeFileAtomic(file, `${fingerprint} ${ordinal}\n`, { durable: false });
+    } catch {
+      try {
+        unlinkSync(file);
+      } catch {
+        /* no hint at all is fine too */
+      }
     }
   }
 
@@ -207,8 +224,8 @@ export class StoreTx {
     const dir = this.attachmentDir(record.containerID);
     const file = this.attachmentFile(record.containerID, record.ifname);
     const written: string[] = [];
+    let createdDir = false;
     try {
-      let createdDir = false;
       try {
         mkdirSync(dir, { mode: 0o700 });
         createdDir = true;
@@ -240,6 +257,13 @@ export class StoreTx {
           /* best effort: the record alone is harmless */
         }
       }
+      if (createdDir) {
+        try {
+          rmdirSync(dir);
+        } catch {
+          /* an empty directory is harmless too */
+        }
+      }
       throw storeIo(e, `record the allocation of ${record.containerID}/${record.ifname}`);
     }
   }
@@ -247,13 +271,17 @@ export class StoreTx {
   /** Removes the claims this attachment owns, then its record. Idempotent. */
   release(record: AttachmentRecord): void {
     try {
+      let removed = 0;
       for (const ip of record.ips) {
         const owner = this.claim(ip.address);
         if (owner && owner.containerID === record.containerID && owner.ifname === record.ifname) {
           unlinkSync(this.claimFile(ip.address));
+          removed++;
         }
       }
-      fsyncDir(this.layout.claims);
+      // The claims must be gone for good before their record goes: else a
+      // crash could leave claims that no record names.
+      if (removed > 0) fsyncDir(this.layout.claims);
       const file = this.attachmentFile(record.containerID, record.ifname);
       try {
         unlinkSync(file);
@@ -266,10 +294,92 @@ export class StoreTx {
       } catch {
         /* other interfaces of this container remain */
       }
-      fsyncDir(this.layout.attachments);
+      // No fsync here: if a crash undoes the record's removal, what comes back
+      // is a record whose addresses are not claimed, which is harmless (the
+      // next ADD of that container starts over, GC or DEL removes it, and
+      // nobody's claim is touched: releases check each claim's owner).
     } catch (e) {
       throw storeIo(e, `release ${record.containerID}/${record.ifname}`);
     }
+  }
+
+  /**
+   * Removes what a killed writer left in one container's directory: temp
+   * files (every writer holds the lock, so under it any temp file is stray)
+   * and the directory itself once empty. For DEL: costs one readdir.
+   */
+  tidyContainer(containerID: string): void {
+    const dir = this.attachmentDir(containerID);
+    let names: string[];
+    try {
+      names = readdirSync(dir);
+    } catch {
+      return;
+    }
+    for (const n of names) if (n.startsWith(TEMP_PREFIX)) removeQuietly(join(dir, n));
+    if (names.every((n) => n.startsWith(TEMP_PREFIX))) {
+      try {
+        rmdirSync(dir);
+      } catch {
+        /* not empty after all */
+      }
+    }
+  }
+
+  /**
+   * Removes every stray temp file of the store and empty container
+   * directories (for GC, which lists everything anyway). Returns the paths.
+   */
+  sweepStrays(): string[] {
+    const removed: string[] = [];
+    const sweep = (dir: string) => {
+      let names: string[];
+      try {
+        names = readdirSync(dir);
+      } catch {
+        return;
+      }
+      for (const n of names) {
+        if (n.startsWith(TEMP_PREFIX) && removeQuietly(join(dir, n))) removed.push(join(dir, n));
+      }
+    };
+    sweep(this.layout.claims);
+    sweep(this.layout.hints);
+    sweep(this.layout.attachments);
+    // The pool cache is written outside the lock: only old temp files are stray.
+    let cached: string[] = [];
+    try {
+      cached = readdirSync(this.layout.cache).filter((n) => n.startsWith(TEMP_PREFIX));
+    } catch {
+      /* no cache yet */
+    }
+    for (const n of cached) {
+      const file = join(this.layout.cache, n);
+      try {
+        if (Date.now() - lstatSync(file).mtimeMs > STRAY_CACHE_AGE_MS && removeQuietly(file)) removed.push(file);
+      } catch {
+        /* gone meanwhile */
+      }
+    }
+    let ids: string[] = [];
+    try {
+      ids = readdirSync(this.layout.attachments).filter((n) => !n.startsWith("."));
+    } catch {
+      /* listed by the caller already */
+    }
+    for (const id of ids) {
+      const dir = join(this.layout.attachments, id);
+      sweep(dir);
+      try {
+        if (readdirSync(dir).length === 0) {
+          rmdirSync(dir);
+          removed.push(dir);
+        }
+      } catch {
+        /* not a directory, or raced: store check reports oddities */
+      }
+    }
+    return removed;
   }
 
   /** Removes a claim with no attachment record behind it (repair, GC). */
@@ -280,6 +390,31 @@ export class StoreTx {
       if (!isMissing(e)) throw storeIo(e, `remove claim ${address}`);
     }
   }
+}
+
+/** A pool cache temp file this old belongs to a process that died. */
+export const STRAY_CACHE_AGE_MS = 60_000;
+
+function removeQuietly(file: string): boolean {
+  try {
+    unlinkSync(file);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Parses a record and checks it is the one its path names: a record copied
+ * under another container's name would otherwise answer that container's ADD
+ * with addresses it does not hold.
+ */
+export function readAttachmentAt(text: string, file: string, containerID: string, ifname: string): AttachmentRecord {
+  const record = parseAttachment(text, file);
+  if (record.containerID !== containerID || record.ifname !== ifname) {
+    throw damaged(file, `it records ${JSON.stringify(`${record.containerID}/${record.ifname}`.slice(0, 300))}, not the attachment its path names`);
+  }
+  return record;
 }
 
 export const storeExists = (dataDir: string) => {

@@ -16,6 +16,16 @@ export const INFO = {
     "  validate FILE...      check SpiderIPPool files with the rules ADD uses",
     "  release --container-id ID [--ifname IF] [--data-dir DIR] [--pool-dir DIR]",
     "        free a container's addresses by hand",
+    "  store check [-o text|json] [--data-dir DIR] [--lock-timeout-ms MS]",
+    "        list every problem of the store (damaged files, claims without a record, ...); exit 1 if any",
+    "  store repair [--dry-run] [--data-dir DIR] [--pool-dir DIR] [--lock-timeout-ms MS]",
+    "        set damaged files aside under DIR/damaged/ and rebuild what can be derived; never frees a claim",
+    "  metrics [-o FILE] [--pool-dir DIR] [--data-dir DIR] [--node NAME]",
+    "        pool usage in Prometheus text format (node_exporter textfile collector);",
+    "        -o writes FILE atomically (0644)",
+    "  nad -f FILE [-o yaml|json|conflist]",
+    "        SpiderMultusConfig YAML (- for stdin) to the Multus NetworkAttachmentDefinition;",
+    "        conflist: only its network configuration, for /etc/cni/net.d",
     `Defaults: --pool-dir ${DEFAULT_POOL_DIR}, --data-dir ${DEFAULT_DATA_DIR},`,
     "          --node from NODE_NAME, KUBERNETES_NODE_NAME or the host name.",
   ].join("\n"),
@@ -48,6 +58,12 @@ export async function runCli(argv: string[]): Promise<number> {
         return await (await import("./validate")).validateCommand(rest);
       case "release":
         return await (await import("./release")).releaseCommand(args);
+      case "store":
+        return await (await import("./store")).storeCommand(args);
+      case "metrics":
+        return await (await import("./metrics")).metricsCommand(args);
+      case "nad":
+        return await (await import("./nad")).nadCommand(args);
       default:
         process.stderr.write(`unknown command ${JSON.stringify(command)}; see --help\n`);
         return 2;

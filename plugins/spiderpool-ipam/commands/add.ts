@@ -75,5 +75,6 @@ export async function ipamAdd(req: CniRequest): Promise<CniResult> {
     }
     return planned;
   });
+  if (cfg.metricsFile) (await import("../metrics-refresh")).refreshMetricsFile(cfg, pools);
   return buildIpamResult(allocs, selection.cleanGateway, req.conf.cniVersion);
 }

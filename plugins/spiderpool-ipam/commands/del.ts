@@ -1,4 +1,5 @@
-// DEL: release what this container's interface holds. Idempotent: an unknown
+// DEL: release what this container's interface holds, and what an ADD killed
+// mid-write left in the container's directory. Idempotent: an unknown
 // container or interface is success. Pool files are only needed for the hint,
 // so a broken pool file never blocks a release.
 import type { CniRequest } from "../../../lib/cni/skel";
@@ -17,5 +18,7 @@ export async function ipamDel(req: CniRequest): Promise<void> {
   openStore(cfg).withLock((tx) => {
     const record = tx.attachment(req.env.containerId, req.env.ifname);
     if (record) releaseAttachment(tx, record, pools);
+    tx.tidyContainer(req.env.containerId); // what an ADD killed mid-write left there
   });
+  if (cfg.metricsFile) (await import("../metrics-refresh")).refreshMetricsFile(cfg, pools);
 }

@@ -1,7 +1,8 @@
 // GC (CNI 1.1): release every allocation of this network whose attachment the
 // runtime no longer lists, and claims left without a record (unless a listed
-// attachment owns them). Keeps going after an error and reports the first one
-// at the end, as the spec asks.
+// attachment owns them); remove the temp files and empty directories of
+// writers that were killed. Keeps going after an error and reports the first
+// one at the end, as the spec asks.
 import { CniError, ErrorCode, toCniError } from "../../../lib/cni/errors";
 import type { CniRequest } from "../../../lib/cni/skel";
 import type { Pool } from "../../../lib/ipam/pool";
@@ -62,6 +63,7 @@ export async function ipamGc(req: CniRequest): Promise<void> {
         }
       }
     }
+    tx.sweepStrays(); // temp files of writers that were killed
   });
   if (errors.length > 0) throw errors[0]!;
 }

@@ -1,0 +1,253 @@
+// The rows of `npm run bench`. Each returns plain objects:
+//   { id, name, unit, ours, reference, goal, samples, note }
+// `goal` is { ratio: x } (ours / reference <= x) or { max: x } (ours <= x, in
+// unit), or undefined. scripts/bench.mjs computes ratios and verdicts.
+import { spawnSync } from "node:child_process";
+import { cpSync, existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { fillStore } from "./fill-store.mjs";
+import {
+  ROOT, SEED_RANGES, bin, cniEnv, compare, hostLocalConf, median, ms, oursConf, podEnv, privateDir, privateTmp, ref, run, start, writePool,
+} from "./lib.mjs";
+
+const VERSION_STDIN = JSON.stringify({ cniVersion: "1.0.0" });
+
+export async function versionRows({ runs }) {
+  const rows = [];
+  for (const [ours, theirs] of [["spiderpool-ipam", "host-local"], ["ipvlan-attach", "ipvlan"]]) {
+    const r = await compare(
+      () => run(bin(ours), cniEnv("VERSION"), VERSION_STDIN),
+      () => run(ref(theirs), cniEnv("VERSION"), VERSION_STDIN),
+      { runs },
+    );
+    rows.push({ id: "version", name: `VERSION: ${ours} vs ${theirs}`, unit: "ms", ...r });
+  }
+  return rows;
+}
+
+/** One ADD then one DEL of a fresh container ID; returns both together (ms). */
+const addDel = (file, stdin, prefix) => (i) => {
+  const env = podEnv(`${prefix}${i}`);
+  return run(file, cniEnv("ADD", env), stdin) + run(file, cniEnv("DEL", env), stdin);
+};
+
+export async function ipamRow({ runs }) {
+  const dir = privateTmp();
+  try {
+    const poolDir = privateDir(join(dir, "pools"));
+    cpSync(join(ROOT, "test", "fixtures", "pools", "seed-pools.yaml"), join(poolDir, "seed.yaml"));
+    const r = await compare(
+      addDel(bin("spiderpool-ipam"), oursConf(poolDir, join(dir, "ours")), "bench"),
+      addDel(ref("host-local"), hostLocalConf(join(dir, "theirs"), SEED_RANGES), "bench"),
+      { runs },
+    );
+    return [{ id: "ipam", name: "IPAM ADD+DEL dual-stack: spiderpool-ipam vs host-local", unit: "ms", goal: { ratio: 1.5 }, ...r }];
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** ipvlan needs a kernel with it: this one if it has it, else one guest boot (both sides in it). */
+export async function ipvlanRows({ runs }) {
+  const out = join(ROOT, ".cache", "bench-ipvlan.json");
+  rmSync(out, { force: true });
+  const bun = join(ROOT, "node_modules", ".bin", "bun");
+  const guestRuns = Math.min(runs, 30);
+  const cmd = [bun, join(ROOT, "scripts", "bench-ipvlan.ts"), out, String(guestRuns)];
+  const direct = spawnSync("bash", [join(ROOT, "scripts", "vm", "host-has-ipvlan.sh")]).status === 0;
+  const r = direct
+    ? spawnSync(cmd[0], cmd.slice(1), { stdio: ["ignore", "inherit", "inherit"] })
+    : spawnSync("bash", [join(ROOT, "scripts", "vm", "run.sh"), "--", ...cmd], { stdio: ["ignore", "inherit", "inherit"] });
+  if (r.status !== 0 || !existsSync(out)) throw new Error(`the ipvlan benchmark failed (exit ${r.status})`);
+  return JSON.parse(readFileSync(out, "utf8")).map((row) => ({
+    id: "ipvlan",
+    name: row.name,
+    unit: "ms",
+    ours: row.ours_ms,
+    reference: row.reference_ms,
+    goal: { ratio: row.goal },
+    samples: guestRuns,
+    note: `${direct ? "this kernel" : "guest VM"}; ${row.note}`,
+  }));
+}
+
+// 100 ADDs started at once need more addresses than the seed's 16.
+const BURST = 100;
+const BURST_V4 = { subnet: "10.80.0.0/24", start: "10.80.0.10", end: "10.80.0.250", gateway: "10.80.0.1" };
+const BURST_V6 = { subnet: "fd00:80::/64", start: "fd00:80::10", end: "fd00:80::fa", gateway: "fd00:80::1" };
+
+/** Starts `BURST` invocations at once; resolves when all have exited. */
+async function burst(file, stdin, command, round) {
+  const jobs = [];
+  for (let k = 0; k < BURST; k++) jobs.push(start(file, cniEnv(command, podEnv(`burst${round}-${k}`)), stdin));
+  await Promise.all(jobs);
+}
+
+export async function burstRow({ runs }) {
+  const dir = privateTmp();
+  try {
+    const poolDir = privateDir(join(dir, "pools"));
+    writePool(poolDir, "burst.yaml", [
+      { name: "burst-v4", subnet: BURST_V4.subnet, ips: [`${BURST_V4.start}-${BURST_V4.end}`], gateway: BURST_V4.gateway },
+      { name: "burst-v6", subnet: BURST_V6.subnet, ips: [`${BURST_V6.start}-${BURST_V6.end}`], gateway: BURST_V6.gateway },
+    ]);
+    const ours = oursConf(poolDir, join(dir, "ours"));
+    const theirs = hostLocalConf(join(dir, "theirs"), [
+      [{ subnet: BURST_V4.subnet, rangeStart: BURST_V4.start, rangeEnd: BURST_V4.end, gateway: BURST_V4.gateway }],
+      [{ subnet: BURST_V6.subnet, rangeStart: BURST_V6.start, rangeEnd: BURST_V6.end, gateway: BURST_V6.gateway }],
+    ]);
+    // Wall time of the 100 ADDs only; the 100 DELs that empty the pool again are not timed.
+    const timed = (file, stdin) => async (i) => {
+      const t0 = process.hrtime.bigint();
+      await burst(file, stdin, "ADD", i);
+      const took = ms(t0);
+      await burst(file, stdin, "DEL", i);
+      return took;
+    };
+    const samples = Math.max(3, Math.min(10, Math.ceil(runs / 20)));
+    const r = await compare(timed(bin("spiderpool-ipam"), ours), timed(ref("host-local"), theirs), { runs: samples, warmup: 1 });
+    return [{ id: "burst", name: `${BURST} ADDs started at once (wall until all exit): vs host-local`, unit: "ms", goal: { ratio: 1.5 }, ...r, note: "dual-stack; 2 cores" }];
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+// The scale fixture: a /16 pool, one store holding 60,000 of its addresses
+// and one empty store. Shared by the scale, pools CLI and RSS rows.
+const SCALE_COUNT = 60_000;
+const SCALE_POOL = { name: "scale-v4", subnet: "10.64.0.0/16", ips: ["10.64.0.2-10.64.255.254"], gateway: "10.64.0.1" };
+const SCALE_FIRST = "10.64.0.2"; // ordinal 0 of the pool
+
+let scaleFixture;
+export function scale() {
+  if (scaleFixture) return scaleFixture;
+  const dir = privateTmp();
+  const poolDir = privateDir(join(dir, "pools"));
+  writePool(poolDir, "scale.yaml", [SCALE_POOL]);
+  const empty = join(dir, "empty");
+  const full = join(dir, "full");
+  const file = bin("spiderpool-ipam");
+  for (const dataDir of [empty, full]) {
+    // One real ADD+DEL: creates the store and its pool cache, and leaves the hint naming the pool's fingerprint.
+    const stdin = oursConf(poolDir, dataDir, "bench");
+    run(file, cniEnv("ADD", podEnv("setup")), stdin);
+    run(file, cniEnv("DEL", podEnv("setup")), stdin);
+  }
+  const t0 = process.hrtime.bigint();
+  fillStore({ dataDir: full, pool: SCALE_POOL.name, first: SCALE_FIRST, count: SCALE_COUNT });
+  const fillMs = ms(t0);
+  if (readdirSync(join(full, "ips")).length !== SCALE_COUNT) throw new Error("the scale store was not filled");
+  scaleFixture = { dir, poolDir, empty, full, fillMs };
+  return scaleFixture;
+}
+export function cleanupScale() {
+  if (scaleFixture) rmSync(scaleFixture.dir, { recursive: true, force: true });
+  scaleFixture = undefined;
+}
+
+export async function scaleRow({ runs }) {
+  const s = scale();
+  const file = bin("spiderpool-ipam");
+  const r = await compare(
+    addDel(file, oursConf(s.poolDir, s.full, "bench"), "scale"),
+    addDel(file, oursConf(s.poolDir, s.empty, "bench"), "scale"),
+    { runs: Math.min(runs, 100) },
+  );
+  return [{
+    id: "scale",
+    name: `ADD+DEL, /16 pool holding ${SCALE_COUNT.toLocaleString("en")} allocations vs empty pool`,
+    unit: "ms",
+    goal: { ratio: 1.2 },
+    ...r,
+    note: `reference = the same plugin on an empty store; store filled by writing its files directly (${(s.fillMs / 1000).toFixed(1)} s)`,
+  }];
+}
+
+export async function poolsCliRow({ runs }) {
+  const s = scale();
+  const args = ["pools", "--pool-dir", s.poolDir, "--data-dir", s.full, "--node", "bench"];
+  const env = { PATH: process.env.PATH };
+  const check = spawnSync(bin("spiderpool-ipam"), [...args, "-o", "json"], { env, encoding: "utf8" });
+  const allocated = check.status === 0 ? JSON.parse(check.stdout).pools.find((p) => p.name === SCALE_POOL.name)?.allocated : undefined;
+  if (allocated !== SCALE_COUNT) throw new Error(`pools CLI reports ${allocated} allocations, expected ${SCALE_COUNT}: ${check.stderr}`);
+  const xs = [];
+  for (let i = 0; i < Math.min(runs, 30) + 2; i++) {
+    const took = run(bin("spiderpool-ipam"), env, "", args);
+    if (i >= 2) xs.push(took);
+  }
+  return [{ id: "cli", name: `\`pools\` CLI on the ${SCALE_COUNT.toLocaleString("en")}-allocation store`, unit: "ms", ours: median(xs), samples: xs.length }];
+}
+
+// 1,000 pool files: 500 IPv4 and 500 IPv6 pools, one pair per node; the
+// node under test is node-0. Every file is read and validated on a cache miss.
+const POOL_FILES = 1000;
+function poolFilesFixture(dir) {
+  const poolDir = privateDir(join(dir, "pools"));
+  for (let i = 0; i < POOL_FILES; i++) {
+    const n = i >> 1;
+    const doc = i % 2 === 0
+      ? { name: `node-${n}-v4`, subnet: `10.${100 + (n >> 8)}.${n & 255}.0/24`, ips: [`10.${100 + (n >> 8)}.${n & 255}.10-10.${100 + (n >> 8)}.${n & 255}.250`], gateway: `10.${100 + (n >> 8)}.${n & 255}.1` }
+      : { name: `node-${n}-v6`, subnet: `fd00:${n.toString(16)}:1::/64`, ips: [`fd00:${n.toString(16)}:1::10-fd00:${n.toString(16)}:1::fa`], gateway: `fd00:${n.toString(16)}:1::1` };
+    writePool(poolDir, `pool-${String(i).padStart(4, "0")}.yaml`, [{ ...doc, nodeName: `node-${n}` }]);
+  }
+  return poolDir;
+}
+
+export async function poolFilesRows({ runs }) {
+  const dir = privateTmp();
+  try {
+    const poolDir = poolFilesFixture(dir);
+    const dataDir = join(dir, "data");
+    const stdin = oursConf(poolDir, dataDir, "node-0");
+    const file = bin("spiderpool-ipam");
+    const add = (cold) => (i) => {
+      if (cold) rmSync(join(dataDir, "cache"), { recursive: true, force: true });
+      const env = podEnv(`pf${cold ? "c" : "w"}${i}`);
+      const took = run(file, cniEnv("ADD", env), stdin);
+      run(file, cniEnv("DEL", env), stdin);
+      return took;
+    };
+    const sample = (fn, n) => {
+      const xs = [];
+      for (let i = -2; i < n; i++) {
+        const t = fn(i);
+        if (i >= 0) xs.push(t);
+      }
+      return xs;
+    };
+    const cold = sample(add(true), Math.min(runs, 20));
+    const warm = sample(add(false), Math.min(runs, 50));
+    return [
+      { id: "poolfiles", name: `ADD with ${POOL_FILES.toLocaleString("en")} pool files, cold (cache empty: read + validate all)`, unit: "ms", ours: median(cold), samples: cold.length, note: "whole ADD process" },
+      { id: "poolfiles", name: `ADD with ${POOL_FILES.toLocaleString("en")} pool files, warm (cache hit)`, unit: "ms", ours: median(warm), samples: warm.length, note: "whole ADD process" },
+    ];
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Peak RSS (MB) of one ADD, from GNU time's %M (KiB), median over several. */
+export async function rssRow({ runs }) {
+  const dir = privateTmp();
+  try {
+    const poolDir = privateDir(join(dir, "pools"));
+    cpSync(join(ROOT, "test", "fixtures", "pools", "seed-pools.yaml"), join(poolDir, "seed.yaml"));
+    const measure = (file, stdin) => (i) => {
+      const env = podEnv(`rss${i}`);
+      const out = join(dir, "rss.txt");
+      const r = spawnSync("/usr/bin/time", ["-f", "%M", "-o", out, file], { env: cniEnv("ADD", env), input: stdin, encoding: "utf8" });
+      if (r.status !== 0) throw new Error(`${file} ADD failed: ${r.stdout}${r.stderr}`);
+      run(file, cniEnv("DEL", env), stdin);
+      return Number(readFileSync(out, "utf8").trim().split("\n").pop()) / 1024;
+    };
+    const r = await compare(
+      measure(bin("spiderpool-ipam"), oursConf(poolDir, join(dir, "ours"))),
+      measure(ref("host-local"), hostLocalConf(join(dir, "theirs"), SEED_RANGES)),
+      { runs: Math.min(runs, 20), warmup: 1 },
+    );
+    return [{ id: "rss", name: "peak RSS of one IPAM ADD: spiderpool-ipam (host-local for scale)", unit: "MB", goal: { max: 40 }, ...r }];
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
