@@ -120,9 +120,10 @@ async function median(box, command, n) {
 }
 
 /**
- * runs: killed calls; mode "random" (a delay within 1.25 x the median
- * duration of the call: half uniform over it, half over its last 45%) or
- * "even" (run i at (i + 0.5)/runs of that span: deterministic offsets).
+ * runs: mode "random" makes calls until `runs` of them were killed, each at
+ * a delay within the median duration of the call (half uniform over it, half
+ * over its last 45%); mode "even" makes `runs` calls, call i killed at
+ * (i + 0.5)/runs of 1.25 x that duration (deterministic offsets).
  */
 export async function runCrash({ runs = 500, seed = 1, mode = "random", log = () => {}, timeLimitMs = 20 * 60_000 } = {}) {
   const box = makeSandbox("spiderpool-crash-");
@@ -137,13 +138,18 @@ export async function runCrash({ runs = 500, seed = 1, mode = "random", log = ()
       if (out.code !== 0) throw new Error(`set-up ADD failed: ${describe(out)}`);
       live.set(keyOf(`base-${i}`), addressesOf(out.stdout));
     }
-    for (let i = 0; i < runs; i++) {
-      if (Date.now() - started > timeLimitMs) throw new Error(`time limit reached after ${i} runs`);
+    // Random mode counts kills: a call that finished before its kill instant
+    // is checked like the others, and another call is made. Even mode makes
+    // exactly `runs` calls at fixed offsets.
+    const done = () => (mode === "even" ? f.killed + f.finishedFirst >= runs : f.killed >= runs);
+    for (let i = 0; !done(); i++) {
+      if (Date.now() - started > timeLimitMs) throw new Error(`time limit reached after ${i} calls`);
+      if (i >= 4 * runs) throw new Error(`only ${f.killed} of ${i} calls were killed: the calls are faster than the kill instants`);
       const wantAdd = live.size < 8 ? true : live.size > 40 ? false : r.chance(0.55);
       const command = wantAdd ? "ADD" : "DEL";
       const id = wantAdd ? `c-${i}` : r.pick([...live.keys()]).split("/")[0];
       if (!wantAdd) live.delete(keyOf(id)); // the runtime is tearing it down
-      const span = 1.25 * f.calibration[command];
+      const span = (mode === "even" ? 1.25 : 1) * f.calibration[command];
       // Random: half the kills anywhere in the call, half in its last 45%, where
       // the store is written (the first half of a call is the runtime starting).
       const u = r.next();
@@ -159,13 +165,13 @@ export async function runCrash({ runs = 500, seed = 1, mode = "random", log = ()
       const { violations, follow } = await followUp(box, live, command, id, out, r.next());
       f.follows.set(follow, (f.follows.get(follow) ?? 0) + 1);
       v.push(...violations);
-      if ((i + 1) % 50 === 0 || i === runs - 1) {
+      if ((i + 1) % 50 === 0 || done()) {
         // As a runtime's periodic GC: afterwards the store is exactly the live set.
         const g = await gc(box, [...live.keys()].map((k) => ({ containerID: k.split("/")[0], ifname: "eth0" })));
         f.gcRounds++;
         if (g.code !== 0) v.push(`periodic GC failed: ${describe(g)}`);
         v.push(...verifyStore(box.dataDir, { live, strict: true, only: new Set(live.keys()) }));
-        log(`  ${i + 1} runs: ${f.killed} killed, ${f.violations.length + v.length} violation(s), ${live.size} live`);
+        log(`  ${i + 1} calls: ${f.killed} killed, ${f.violations.length + v.length} violation(s), ${live.size} live`);
       }
       for (const x of v) f.violations.push(`run ${i} (${command} ${id}, ${where}): ${x}`);
     }
