@@ -2,7 +2,7 @@
 // the pod namespace under a temporary name, rename it, set the neighbour
 // announcement sysctls, add addresses, bring it up (neighbours then get a
 // gratuitous ARP / unsolicited NA) and add routes.
-import { randomBytes } from "node:crypto";
+import { createHash } from "node:crypto";
 import { CniError, ErrorCode } from "../cni/errors";
 import type { CniIPConfig, CniRoute } from "../cni/types";
 import { addAddress, listAddresses } from "../net/address";
@@ -28,9 +28,16 @@ export interface CreateOptions {
   mtu: number;
   /** The master is inside the pod namespace (linkInContainer). */
   masterInPod: boolean;
+  containerId: string;
 }
 
-const temporaryName = () => `ipv${randomBytes(5).toString("hex")}`;
+/**
+ * The name the link is created under before it is renamed: derived from the
+ * container and interface, so a DEL after an ADD killed between creation and
+ * rename knows what to remove.
+ */
+export const temporaryName = (containerId: string, ifname: string) =>
+  `ipv${createHash("sha256").update(`${containerId}\0${ifname}`).digest("hex").slice(0, 10)}`;
 
 export function assertInterfaceAbsent(pod: PodNetns, ifname: string): void {
   if (getLinkByName(pod.sock, ifname)) {
@@ -40,7 +47,9 @@ export function assertInterfaceAbsent(pod: PodNetns, ifname: string): void {
 
 /** Creates the slave and names it ifname inside the pod; returns it as the pod sees it. */
 export function createPodIpvlan(o: CreateOptions): Link {
-  const tmp = temporaryName();
+  const tmp = temporaryName(o.containerId, o.ifname);
+  // Left by an ADD killed before its rename: not in use by anything.
+  deleteLink(o.pod.sock, tmp, { ignoreMissing: true });
   try {
     createIpvlan(o.masterSock, {
       name: tmp,
@@ -166,10 +175,14 @@ export function configurePodInterface(pod: PodNetns, link: Link, ips: CniIPConfi
   }
 }
 
-/** Removes the pod's interface and its source rules; true if something was removed. */
-export function removePodInterface(pod: PodNetns, ifname: string): boolean {
+/**
+ * Removes the pod's interface and its source rules, and the temporary link an
+ * ADD killed before its rename left; true if something was removed.
+ */
+export function removePodInterface(pod: PodNetns, ifname: string, containerId: string): boolean {
+  const leftover = deleteLink(pod.sock, temporaryName(containerId, ifname), { ignoreMissing: true });
   const link = getLinkByName(pod.sock, ifname);
-  if (!link) return false;
+  if (!link) return leftover;
   // Routes go with the link; rules do not.
   const table = interfaceTable(link.index);
   for (const family of [4, 6] as const) {

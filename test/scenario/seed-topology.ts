@@ -196,6 +196,11 @@ export class SeedTopology {
     return JSON.parse(ip("-j", "-n", netns, ...args) || "[]");
   }
 
+  /** An empty pod namespace, removed at teardown. */
+  addNetnsForTest(name: string): void {
+    this.addNetns(name);
+  }
+
   /** Deletes one namespace now (as a runtime does when a pod goes away before DEL). */
   removeNetns(name: string): void {
     ip("netns", "del", name);

@@ -46,7 +46,7 @@ export function ipvlanAdd(req: CniRequest): CniResult {
     try {
       const ips = allocated.ips ?? [];
       if (ips.length === 0) throw new CniError(ErrorCode.InvalidConfig, `IPAM plugin ${cfg.ipamType} returned no addresses`);
-      const link = createPodIpvlan({ masterSock, master, pod, ifname, mode: cfg.mode, mtu: cfg.mtu, masterInPod: cfg.linkInContainer });
+      const link = createPodIpvlan({ masterSock, master, pod, ifname, mode: cfg.mode, mtu: cfg.mtu, masterInPod: cfg.linkInContainer, containerId: req.env.containerId });
       created = true;
       const tuned = cfg.coordinator.tunePodRoutes && ifname !== cfg.coordinator.podDefaultRouteNIC;
       configurePodInterface(pod, link, ips, allocated.routes ?? [], cfg.dad, tuned ? interfaceTable(link.index) : undefined);
@@ -74,7 +74,7 @@ export function ipvlanAdd(req: CniRequest): CniResult {
       }
       if (created) {
         try {
-          removePodInterface(pod, ifname);
+          removePodInterface(pod, ifname, req.env.containerId);
         } catch {
           /* the namespace may be going away; IPAM release below still matters */
         }

@@ -21,7 +21,7 @@ export function ipvlanDel(req: CniRequest): void {
   const pod = openPodNetnsIfPresent(req.env.netns);
   if (!pod) return;
   try {
-    removePodInterface(pod, req.env.ifname);
+    removePodInterface(pod, req.env.ifname, req.env.containerId);
   } finally {
     pod.close();
   }
