@@ -6,12 +6,13 @@
 //   node scripts/bench.mjs [--runs N] [--only ROW,...]
 // Rows (for --only): version, ipam, ipvlan, burst, scale, poolfiles, cli, rss.
 // --runs N (default 200, or BENCH_RUNS) is the sample count of the quick rows;
-// slow rows take fewer (each row's count is in the JSON).
+// slow rows take fewer (each row's count is in the JSON). BENCH_BIN_DIR runs
+// another build's executables instead of dist/bin (not in the ipvlan row).
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { cpus, release, totalmem } from "node:os";
 import { join } from "node:path";
-import { ROOT, bin, loadAverage } from "./bench/lib.mjs";
+import { BIN_DIR, ROOT, bin, loadAverage } from "./bench/lib.mjs";
 import { burstRow, cleanupScale, ipamRow, ipvlanRows, poolFilesRows, poolsCliRow, rssRow, scaleRow, versionRows } from "./bench/rows.mjs";
 
 const argv = process.argv.slice(2);
@@ -83,5 +84,5 @@ for (const r of rows) if (r.note) console.log(`  ${r.name}: ${r.note}`);
 mkdirSync(join(ROOT, "bench-results"), { recursive: true });
 writeFileSync(
   join(ROOT, "bench-results", "bench.json"),
-  JSON.stringify({ date: new Date().toISOString(), machine, loadAverage: { start: loadBefore, end: loadAfter }, runs, rows }, null, 2) + "\n",
+  JSON.stringify({ date: new Date().toISOString(), machine, binaries: BIN_DIR, loadAverage: { start: loadBefore, end: loadAfter }, runs, rows }, null, 2) + "\n",
 );

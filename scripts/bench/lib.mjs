@@ -9,12 +9,14 @@ import { fileURLToPath } from "node:url";
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 export const REF = process.env.CNI_REFERENCE_DIR ?? "/usr/lib/cni";
-export const bin = (name) => join(ROOT, "dist", "bin", name);
+/** Our executables: dist/bin, or BENCH_BIN_DIR (to compare two builds with the same bench). */
+export const BIN_DIR = process.env.BENCH_BIN_DIR ?? join(ROOT, "dist", "bin");
+export const bin = (name) => join(BIN_DIR, name);
 export const ref = (name) => join(REF, name);
 
 /** A private (0700) temp directory, as the plugins require for poolDir and dataDir. */
-export function privateTmp(prefix = "spd-bench-") {
-  const dir = mkdtempSync(join(tmpdir(), prefix));
+export function privateTmp(prefix = join(tmpdir(), "spd-bench-")) {
+  const dir = mkdtempSync(prefix);
   chmodSync(dir, 0o700);
   return dir;
 }
