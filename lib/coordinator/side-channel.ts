@@ -3,7 +3,7 @@
 // the pod to the node's own addresses and the Service CIDRs through it, and on
 // the node a route to each pod address through it in a dedicated table with a
 // "to <pod address>" rule, so replies come back the same way.
-import { createHash } from "node:crypto";
+import { fnv1a64 } from "../hash";
 import { CniError, ErrorCode } from "../cni/errors";
 import type { PodNetns } from "../ipvlan/pod-netns";
 import { addAddress, listAddresses } from "../net/address";
@@ -24,8 +24,7 @@ import { readState, removeState, writeState } from "./state";
 export const HOST_VETH_LINK_LOCAL = "fe80::1";
 export const POD_VETH_LINK_LOCAL = "fe80::2";
 
-const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
-export const hostVethFor = (containerId: string) => hostVethName(containerId, sha256);
+export const hostVethFor = (containerId: string) => hostVethName(containerId, fnv1a64);
 
 export interface SideChannelContext {
   hostSock: NetlinkSocket;

@@ -18,6 +18,7 @@ import { parseYamlAll } from "../yaml";
 import type { Pool } from "./pool";
 import { decodePools, encodePools } from "./pool-codec";
 import { parsePoolText } from "./pool-load";
+import { fnv1a64 } from "../hash";
 
 const POOL_FILE = /\.(ya?ml|json)$/;
 
@@ -115,13 +116,6 @@ function cacheKey(files: string[], inline: unknown[]): string {
   for (const f of files) parts.push(f, fileIdentity(f));
   parts.push(inline);
   return JSON.stringify(parts);
-}
-
-/** FNV-1a 64 of a string's UTF-16 units, as 16 hex digits: names the cache file of a poolDir. */
-function fnv1a64(text: string): string {
-  let hash = 0xcbf29ce484222325n;
-  for (let i = 0; i < text.length; i++) hash = ((hash ^ BigInt(text.charCodeAt(i))) * 0x100000001b3n) & 0xffffffffffffffffn;
-  return hash.toString(16).padStart(16, "0");
 }
 
 function readCache(file: string, key: string): Pool[] | undefined {

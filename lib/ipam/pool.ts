@@ -15,6 +15,7 @@ import {
   parseIP,
 } from "../ip/address";
 import { type IPRange, dedupeRanges, formatIPRange, parseIPRange, rangeSize, rangesOverlap, subtractRanges } from "../ip/range";
+import { fnv1a64 } from "../hash";
 import { formatPath, poolInvalid, poolUnsupported } from "./pool-errors";
 import { type LabelSelector, POOL_API_VERSION, POOL_KIND, type SpiderIPPoolDoc, SpiderIPPoolSchema } from "./pool-schema";
 
@@ -166,18 +167,9 @@ function parseRoutes(ctx: Ctx, routes: { dst: string; gw: string }[]): { dst: st
   });
 }
 
-const FNV64_OFFSET = 0xcbf29ce484222325n;
-const FNV64_PRIME = 0x100000001b3n;
-const U64 = (1n << 64n) - 1n;
-
 /** FNV-1a 64 over the canonical text: stable across runs, runtimes and platforms. */
 export function poolFingerprint(subnet: Cidr, usable: IPRange[]): string {
-  const text = `${formatCidr(subnet)}|${usable.map(formatIPRange).join(",")}`;
-  let hash = FNV64_OFFSET;
-  for (const byte of new TextEncoder().encode(text)) {
-    hash = ((hash ^ BigInt(byte)) * FNV64_PRIME) & U64;
-  }
-  return hash.toString(16).padStart(16, "0");
+  return fnv1a64(`${formatCidr(subnet)}|${usable.map(formatIPRange).join(",")}`);
 }
 
 /** Validates one document and returns the normalized pool; throws CniError (code 7, or 2 for refused fields). */

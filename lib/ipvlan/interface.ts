@@ -2,7 +2,7 @@
 // the pod namespace under a temporary name, rename it, set the neighbour
 // announcement sysctls, add addresses, bring it up (neighbours then get a
 // gratuitous ARP / unsolicited NA) and add routes.
-import { createHash } from "node:crypto";
+import { fnv1a64 } from "../hash";
 import { CniError, ErrorCode } from "../cni/errors";
 import type { CniIPConfig, CniRoute } from "../cni/types";
 import { addAddress, listAddresses } from "../net/address";
@@ -37,7 +37,7 @@ export interface CreateOptions {
  * rename knows what to remove.
  */
 export const temporaryName = (containerId: string, ifname: string) =>
-  `ipv${createHash("sha256").update(`${containerId}\0${ifname}`).digest("hex").slice(0, 10)}`;
+  `ipv${fnv1a64(`${containerId}\0${ifname}`).slice(0, 10)}`;
 
 export function assertInterfaceAbsent(pod: PodNetns, ifname: string): void {
   if (getLinkByName(pod.sock, ifname)) {
