@@ -5,6 +5,7 @@ import { execFileSync } from "node:child_process";
 import { mkdirSync, readFileSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { COMPILE_FLAGS } from "./flags.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const bun = join(root, "node_modules", ".bin", "bun");
@@ -54,17 +55,8 @@ for (const name of PLUGINS) {
     bun,
     [
       "build",
-      "--compile",
-      "--minify",
-      "--bytecode",
-      "--format=esm",
+      ...COMPILE_FLAGS,
       "--splitting",
-      // A CNI plugin runs in the runtime's working directory: it must not
-      // pick up a .env or bunfig.toml from there (Bun's default for compiled
-      // executables), which also spares a directory walk up to / per call.
-      "--no-compile-autoload-dotenv",
-      "--no-compile-autoload-bunfig",
-      "--target=bun-linux-x64",
       `--define=process.env.SPIDERPOOL_TS_VERSION=${JSON.stringify(pkg.version)}`,
       join(root, "plugins", name, "main.ts"),
       ...LAZY[name].map((f) => join(root, f)),

@@ -3,8 +3,9 @@
 // `goal` is { ratio: x } (ours / reference <= x) or { max: x } (ours <= x, in
 // unit), or undefined. scripts/bench.mjs computes ratios and verdicts.
 import { spawnSync } from "node:child_process";
-import { cpSync, existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { cpSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { COMPILE_FLAGS } from "../../build/flags.mjs";
 import { fillStore } from "./fill-store.mjs";
 import {
   ROOT, SEED_RANGES, bin, cniEnv, compare, hostLocalConf, median, ms, oursConf, podEnv, privateDir, privateTmp, ref, run, start, writePool,
@@ -59,7 +60,35 @@ export async function ipamRow({ runs }) {
       ...(await ipamAddDel(runs, "/dev/shm/spd-bench-")),
     });
   }
+  rows.push(await startFloorRow(runs));
   return rows;
+}
+
+/**
+ * The runtime's floor under the row above: a Bun-compiled executable that
+ * does nothing, built with our flags and started twice (as ADD+DEL start us
+ * twice), against host-local's whole ADD+DEL. Its ratio is the best the
+ * IPAM row could reach with zero work of our own. No goal.
+ */
+async function startFloorRow(runs) {
+  const dir = privateTmp();
+  try {
+    const source = join(dir, "empty.ts");
+    const empty = join(dir, "empty");
+    writeFileSync(source, "// nothing: the cost of starting and exiting the runtime\n");
+    const bun = join(ROOT, "node_modules", ".bin", "bun");
+    const built = spawnSync(bun, ["build", ...COMPILE_FLAGS, source, "--outfile", empty], { encoding: "utf8" });
+    if (built.status !== 0) throw new Error(`cannot build the empty executable: ${built.stderr}`);
+    const stdin = hostLocalConf(join(dir, "theirs"), SEED_RANGES);
+    const r = await compare(
+      () => run(empty, cniEnv("VERSION"), "") + run(empty, cniEnv("VERSION"), ""),
+      addDel(ref("host-local"), stdin, "floor"),
+      { runs },
+    );
+    return { id: "ipam", name: "  floor: an empty Bun executable started twice vs host-local ADD+DEL: diagnostic", unit: "ms", ...r };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 /** ipvlan needs a kernel with it: this one if it has it, else one guest boot (both sides in it). */
