@@ -1,9 +1,10 @@
 // Binds the dispatcher to the real process: stdin/stdout/stderr, exit codes,
 // and what a person sees when running a plugin by hand.
-import { readFileSync, writeSync } from "node:fs";
+import { readAll, writeAll } from "../sys/fs";
 import { dispatch, formatError, type Outcome, type PluginCommands, type PluginIO } from "./skel";
 import { CniError, ErrorCode } from "./errors";
 import { LATEST_VERSION, SUPPORTED_VERSIONS } from "./version";
+import { mark, timingLine } from "../timing";
 
 export interface PluginInfo {
   name: string;
@@ -13,11 +14,9 @@ export interface PluginInfo {
   usage?: string;
 }
 
-function writeAll(fd: number, text: string): void {
-  const buf = Buffer.from(text);
-  let off = 0;
+function writeQuietly(fd: number, text: string): void {
   try {
-    while (off < buf.length) off += writeSync(fd, buf, off);
+    writeAll(fd, text);
   } catch {
     // EPIPE: the reader went away; nothing useful can be reported anywhere.
   }
@@ -25,9 +24,9 @@ function writeAll(fd: number, text: string): void {
 
 export const processIO = (): PluginIO => ({
   env: process.env,
-  readStdin: () => readFileSync(0, "utf8"),
-  stdout: (t) => writeAll(1, t),
-  stderr: (t) => writeAll(2, t),
+  readStdin: () => readAll(0),
+  stdout: (t) => writeQuietly(1, t),
+  stderr: (t) => writeQuietly(2, t),
 });
 
 export function helpText(info: PluginInfo): string {
@@ -52,7 +51,7 @@ export const versionText = (info: PluginInfo) =>
  * Runs one CNI invocation and exits. Anything thrown outside the dispatcher
  * still ends as one CNI error on stdout.
  */
-export async function runCni(commands: PluginCommands, onDone?: (o: Outcome, ms: number) => void): Promise<never> {
+export async function runCni(commands: PluginCommands, onDone?: (o: Outcome, ms: number) => Promise<void> | void): Promise<never> {
   const io = processIO();
   const fatal = (e: unknown) => {
     const msg = e instanceof Error ? e.message : String(e);
@@ -64,7 +63,10 @@ export async function runCni(commands: PluginCommands, onDone?: (o: Outcome, ms:
   process.on("unhandledRejection", fatal);
   const start = performance.now();
   const outcome = await dispatch(commands, io);
-  onDone?.(outcome, performance.now() - start);
+  await onDone?.(outcome, performance.now() - start);
+  mark("done");
+  const timing = timingLine(outcome.command ?? "?");
+  if (timing) io.stderr(timing);
   process.exit(outcome.exitCode);
 }
 

@@ -2,6 +2,7 @@
 // environment, stdin decoding, version negotiation, result conversion and the
 // error contract (one JSON object on stdout, non-zero exit, no stack traces).
 import { CniError, ErrorCode, toCniError } from "./errors";
+import { mark } from "../timing";
 import { readCniEnv, type CniEnv } from "./env";
 import { convertResult, parseResult } from "./result";
 import type { CniResult } from "./types";
@@ -105,6 +106,7 @@ export async function dispatch(commands: PluginCommands, io: PluginIO): Promise<
     } catch (e) {
       throw new CniError(ErrorCode.IoFailure, "cannot read network configuration from stdin", (e as Error).message);
     }
+    mark("stdin");
     const conf = decodeConf(stdin, env.command);
     outcome.conf = conf;
 

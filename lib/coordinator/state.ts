@@ -2,8 +2,8 @@
 // stateDir (on /run: it vanishes at reboot together with the routes and
 // rules it describes). Written before the node is changed, so a DEL after a
 // crash still knows what to remove; DEL removes exactly what is listed.
-import { mkdirSync, readdirSync, readFileSync, rmdirSync, unlinkSync } from "node:fs";
-import { join } from "node:path";
+import { listDir, makeDirs, readText, removeDir, unlinkPath } from "../sys/fs";
+import { joinPath as join } from "../sys/path";
 import { writeFileAtomic } from "../store/atomic";
 import { safeName } from "../store/layout";
 import type { SideChannelRoute, SideChannelRule } from "./plan";
@@ -21,13 +21,13 @@ const fileOf = (stateDir: string, containerID: string, ifname: string) =>
   join(dirOf(stateDir, containerID), `${safeName(ifname, "interface name")}.json`);
 
 export function writeState(stateDir: string, state: SideChannelState): void {
-  mkdirSync(dirOf(stateDir, state.containerID), { recursive: true, mode: 0o700 });
+  makeDirs(dirOf(stateDir, state.containerID), 0o700);
   writeFileAtomic(fileOf(stateDir, state.containerID, state.ifname), JSON.stringify(state) + "\n", { durable: false });
 }
 
 export function readState(stateDir: string, containerID: string, ifname: string): SideChannelState | undefined {
   try {
-    return JSON.parse(readFileSync(fileOf(stateDir, containerID, ifname), "utf8")) as SideChannelState;
+    return JSON.parse(readText(fileOf(stateDir, containerID, ifname))) as SideChannelState;
   } catch {
     return undefined; // never set up, or already removed
   }
@@ -36,20 +36,20 @@ export function readState(stateDir: string, containerID: string, ifname: string)
 /** Removes one attachment's record; true when no other interface of the container has one. */
 export function removeState(stateDir: string, containerID: string, ifname: string): boolean {
   try {
-    unlinkSync(fileOf(stateDir, containerID, ifname));
+    unlinkPath(fileOf(stateDir, containerID, ifname));
   } catch {
     /* already gone */
   }
   const dir = dirOf(stateDir, containerID);
   let left: string[] = [];
   try {
-    left = readdirSync(dir).filter((n) => n.endsWith(".json"));
+    left = listDir(dir).filter((n) => n.endsWith(".json"));
   } catch {
     return true;
   }
   if (left.length > 0) return false;
   try {
-    rmdirSync(dir);
+    removeDir(dir);
   } catch {
     /* raced with an ADD of another interface */
   }

@@ -95,7 +95,8 @@ function bool(o: Obj, key: string): boolean {
   return v;
 }
 
-export function parseIpamConfig(conf: NetConf, env: Record<string, string | undefined>, hostName: string): IpamConfig {
+/** `hostName` is asked only when neither the config nor the environment names the node. */
+export function parseIpamConfig(conf: NetConf, env: Record<string, string | undefined>, hostName: string | (() => string)): IpamConfig {
   const raw = conf.ipam;
   if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
     throw invalidConfig('network configuration has no "ipam" object');
@@ -116,7 +117,8 @@ export function parseIpamConfig(conf: NetConf, env: Record<string, string | unde
   const ippools = o.ippools ?? [];
   if (!Array.isArray(ippools)) throw invalidConfig("ipam.ippools must be a list of SpiderIPPool objects");
 
-  const nodeName = str(o, "nodeName") || env.NODE_NAME || env.KUBERNETES_NODE_NAME || hostName;
+  const nodeName =
+    str(o, "nodeName") || env.NODE_NAME || env.KUBERNETES_NODE_NAME || (typeof hostName === "function" ? hostName() : hostName);
   if (!nodeName) throw new CniError(ErrorCode.InvalidConfig, "cannot tell this node's name: set ipam.nodeName or NODE_NAME");
 
   const multusName = str(o, "multusName");

@@ -8,8 +8,8 @@
 // While nothing changed, a call costs a readdir and one stat per file. The key
 // is kept as plain text and compared whole, not hashed: node:crypto alone
 // costs a Bun-compiled plugin ~2.7 ms of start-up per call.
-import { closeSync, constants, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, statSync, type Stats } from "node:fs";
-import { dirname, join } from "node:path";
+import { O_NONBLOCK, O_RDONLY, closeFile, fstatFile, listDir, makeDirs, openFile, readAll, readText, statPath, type FileStat } from "../sys/fs";
+import { dirName as dirname, joinPath as join } from "../sys/path";
 import { CniError, ErrorCode } from "../cni/errors";
 import { writeFileAtomic } from "../store/atomic";
 import { checkPrivateDir } from "../store/store";
@@ -31,7 +31,7 @@ export interface PoolDocument {
 export function listPoolFiles(poolDir: string): string[] {
   let names: string[];
   try {
-    names = readdirSync(poolDir);
+    names = listDir(poolDir);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === "ENOENT") return [];
     throw new CniError(ErrorCode.IoFailure, `cannot read poolDir ${poolDir}: ${(e as Error).message}`);
@@ -46,7 +46,7 @@ export function listPoolFiles(poolDir: string): string[] {
  * writable by group or others. Symbolic links are followed: only the owner of
  * the private poolDir can have made them.
  */
-function checkPoolFile(file: string, st: Pick<Stats, "isFile" | "uid" | "mode">): void {
+function checkPoolFile(file: string, st: Pick<FileStat, "isFile" | "uid" | "mode">): void {
   if (!st.isFile()) throw new CniError(ErrorCode.InvalidConfig, `pool file ${file} is not a regular file; refusing to read it`);
   const uid = typeof process.getuid === "function" ? process.getuid() : undefined;
   if (uid !== undefined && st.uid !== uid && st.uid !== 0) {
@@ -66,14 +66,14 @@ function readTrustedPoolFile(file: string): PoolDocument[] {
   let fd: number | undefined;
   try {
     // O_NONBLOCK: opening a FIFO must not wait for a writer.
-    fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK);
-    checkPoolFile(file, fstatSync(fd));
-    text = readFileSync(fd, "utf8");
+    fd = openFile(file, O_RDONLY | O_NONBLOCK);
+    checkPoolFile(file, fstatFile(fd));
+    text = readAll(fd);
   } catch (e) {
     if (e instanceof CniError) throw e;
     throw new CniError(ErrorCode.IoFailure, `cannot read pool file ${file}: ${(e as Error).message}`);
   } finally {
-    if (fd !== undefined) closeSync(fd);
+    if (fd !== undefined) closeFile(fd);
   }
   return parsePoolText(text, file, parseYamlAll).map((doc) => ({ source: file, doc }));
 }
@@ -82,7 +82,7 @@ function readTrustedPoolFile(file: string): PoolDocument[] {
 export function readPoolFile(file: string): PoolDocument[] {
   let text: string;
   try {
-    text = readFileSync(file, "utf8");
+    text = readText(file);
   } catch (e) {
     throw new CniError(ErrorCode.IoFailure, `cannot read pool file ${file}: ${(e as Error).message}`);
   }
@@ -98,11 +98,11 @@ export async function validatePools(docs: PoolDocument[]): Promise<Pool[]> {
 function fileIdentity(file: string): string {
   let st;
   try {
-    st = statSync(file, { bigint: true });
+    st = statPath(file);
   } catch (e) {
     throw new CniError(ErrorCode.IoFailure, `cannot read pool file ${file}: ${(e as Error).message}`);
   }
-  checkPoolFile(file, { isFile: () => st.isFile(), uid: Number(st.uid), mode: Number(st.mode) });
+  checkPoolFile(file, st);
   return `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
 }
 
@@ -120,7 +120,7 @@ function cacheKey(files: string[], inline: unknown[]): string {
 
 function readCache(file: string, key: string): Pool[] | undefined {
   try {
-    const text = readFileSync(file, "utf8");
+    const text = readText(file);
     const nl = text.indexOf("\n");
     if (nl < 0 || text.slice(0, nl) !== key) return undefined;
     return decodePools(text.slice(nl + 1));
@@ -180,7 +180,7 @@ export async function loadPools(
   const pools = await validatePools(docs);
   if (cacheDir && cacheFile && !readOnly) {
     try {
-      mkdirSync(cacheDir, { recursive: true, mode: 0o700 });
+      makeDirs(cacheDir, 0o700);
       writeFileAtomic(cacheFile, `${key}\n${encodePools(pools)}`, { durable: false });
     } catch {
       /* a cache that cannot be written only costs time */

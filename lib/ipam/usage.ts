@@ -1,8 +1,8 @@
 // How much of each pool is in use on this node, from the store's file names
 // alone (no file reads, no lock): cheap enough for `pools`, `metrics` and a
 // metrics refresh after every ADD/DEL, with tens of thousands of allocations.
-import { readdirSync } from "node:fs";
-import { join } from "node:path";
+import { listDir } from "../sys/fs";
+import { joinPath as join } from "../sys/path";
 import { cidrContains, parseIP, type IPAddr } from "../ip/address";
 import { rangeListContains } from "../ip/range";
 import { storeLayout } from "../store/layout";
@@ -11,7 +11,7 @@ import type { Pool } from "./pool";
 /** Visible entries of a store directory; a store never written holds none. */
 function listNames(dir: string): string[] {
   try {
-    return readdirSync(dir).filter((n) => !n.startsWith("."));
+    return listDir(dir).filter((n) => !n.startsWith("."));
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === "ENOENT" || code === "ENOTDIR") return [];

@@ -3,7 +3,7 @@
 // names a log file. Settings are read leniently here: config validation is
 // what reports a bad value, and logging must never fail a call.
 import type { Outcome } from "../cni/skel";
-import { createLogger, type LogLevel } from "./logger";
+import type { LogLevel } from "./logger";
 
 type Obj = Record<string, unknown>;
 const LEVELS = new Set(["debug", "info", "warn", "error"]);
@@ -38,10 +38,14 @@ export function invocationFields(outcome: Outcome, ms: number): Record<string, u
   return fields;
 }
 
-/** Logs one invocation to the file `source` configures (nothing when none). */
-export function logInvocation(component: string, source: unknown, outcome: Outcome, ms: number): void {
+/**
+ * Logs one invocation to the file `source` configures (nothing when none).
+ * The logger (and node:fs with it) is loaded only when a log file is set.
+ */
+export async function logInvocation(component: string, source: unknown, outcome: Outcome, ms: number): Promise<void> {
   const settings = logSettings(source);
   if (!settings || outcome.command === "VERSION") return;
+  const { createLogger } = await import("./logger");
   const logger = createLogger({ component, ...settings });
   const ok = outcome.exitCode === 0;
   logger.log(ok ? "info" : "error", ok ? `${outcome.command} succeeded` : `${outcome.command} failed`, invocationFields(outcome, ms));

@@ -1,7 +1,7 @@
 // Kernel parameters under /proc/sys, with SYNCHRONOUS fs only: inside withNetns
 // that is what makes net.* writes land in the pod's netns (async fs runs on
 // other threads that stay in the original netns).
-import { readFileSync, writeFileSync } from "node:fs";
+import { readText, writeText } from "../sys/fs";
 import { CniError, ErrorCode } from "../cni/errors";
 
 /** "net/ipv6/conf/eth0/disable_ipv6" (slashes: interface names may contain dots) or a full /proc/sys path. */
@@ -22,7 +22,7 @@ function failure(verb: string, key: string, err: unknown): CniError {
 export function writeSysctl(key: string, value: string | number): void {
   const path = sysctlPath(key);
   try {
-    writeFileSync(path, String(value));
+    writeText(path, String(value));
   } catch (err) {
     throw failure("write", key, err);
   }
@@ -32,7 +32,7 @@ export function writeSysctl(key: string, value: string | number): void {
 export function readSysctl(key: string): string {
   const path = sysctlPath(key);
   try {
-    return readFileSync(path, "utf8").trimEnd();
+    return readText(path).trimEnd();
   } catch (err) {
     throw failure("read", key, err);
   }

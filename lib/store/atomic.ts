@@ -1,23 +1,76 @@
 // Crash-safe file writes: a reader sees the old file or the new one, never a
 // torn one, and a completed write survives power loss (temp, fsync, rename,
 // fsync of the directory).
-import { closeSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync, constants } from "node:fs";
-import { basename, dirname, join } from "node:path";
+import { O_CREAT, O_DIRECTORY, O_EXCL, O_RDONLY, O_WRONLY, closeFile, fsyncFile, openFile, renamePath, unlinkPath, writeAll } from "../sys/fs";
+import { baseName, dirName, joinPath } from "../sys/path";
 
 let counter = 0;
 
-export function tempPathFor(path: string): string {
-  return join(dirname(path), `.tmp-${basename(path)}-${process.pid}-${++counter}`);
+/** A fresh temporary name for `path`, in its directory or in `dir` (same file system). */
+export function tempPathFor(path: string, dir = dirName(path)): string {
+  return joinPath(dir, `.tmp-${baseName(path)}-${process.pid}-${++counter}`);
 }
 
 export function fsyncDir(dir: string): void {
-  const fd = openSync(dir, constants.O_RDONLY | constants.O_DIRECTORY);
+  const fd = openFile(dir, O_RDONLY | O_DIRECTORY);
   try {
-    fsyncSync(fd);
+    fsyncFile(fd);
   } finally {
-    closeSync(fd);
+    closeFile(fd);
   }
 }
+
+function unlinkQuietly(path: string): void {
+  try {
+    unlinkPath(path);
+  } catch {
+    /* already gone */
+  }
+}
+
+/** A file written under a temporary name beside its final path, not yet in place. */
+export interface StagedFile {
+  tmp: string;
+  path: string;
+}
+
+/**
+ * First half of an atomic write: `data` in a temporary file beside `path`
+ * (or in `tmpDir`, on the same file system), fsynced when `durable`. Staging
+ * several files before publishing any lets one journal commit cover all
+ * their contents.
+ */
+export function stageFile(
+  path: string,
+  data: string,
+  { mode = 0o600, durable = true, tmpDir }: { mode?: number; durable?: boolean; tmpDir?: string } = {},
+): StagedFile {
+  const tmp = tempPathFor(path, tmpDir);
+  const fd = openFile(tmp, O_WRONLY | O_CREAT | O_EXCL, mode);
+  try {
+    writeAll(fd, data);
+    if (durable) fsyncFile(fd);
+  } catch (e) {
+    closeFile(fd);
+    unlinkQuietly(tmp);
+    throw e;
+  }
+  closeFile(fd);
+  return { tmp, path };
+}
+
+/** Second half: the staged file replaces `path` in one rename (the directory fsync is the caller's). */
+export function publishFile(staged: StagedFile): void {
+  try {
+    renamePath(staged.tmp, staged.path);
+  } catch (e) {
+    unlinkQuietly(staged.tmp);
+    throw e;
+  }
+}
+
+/** Drops a staged file that will not be published. */
+export const discardStaged = (staged: StagedFile): void => unlinkQuietly(staged.tmp);
 
 /**
  * Writes `data` to `path` atomically. `durable: false` skips the fsyncs for
@@ -29,33 +82,7 @@ export function writeFileAtomic(
   data: string,
   opts: { mode?: number; durable?: boolean; syncDir?: boolean } = {},
 ): void {
-  const { mode = 0o600, durable = true, syncDir = true } = opts;
-  const tmp = tempPathFor(path);
-  const fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, mode);
-  try {
-    const buf = Buffer.from(data);
-    let off = 0;
-    while (off < buf.length) off += writeSync(fd, buf, off);
-    if (durable) fsyncSync(fd);
-  } catch (e) {
-    closeSync(fd);
-    try {
-      unlinkSync(tmp);
-    } catch {
-      /* already gone */
-    }
-    throw e;
-  }
-  closeSync(fd);
-  try {
-    renameSync(tmp, path);
-  } catch (e) {
-    try {
-      unlinkSync(tmp);
-    } catch {
-      /* already gone */
-    }
-    throw e;
-  }
-  if (durable && syncDir) fsyncDir(dirname(path));
+  const { mode, durable = true, syncDir = true } = opts;
+  publishFile(stageFile(path, data, { durable, ...(mode === undefined ? {} : { mode }) }));
+  if (durable && syncDir) fsyncDir(dirName(path));
 }

@@ -2,7 +2,7 @@
 // either validated by the CNI layer (container IDs, interface names), by the
 // pool schema (pool names) or canonical (addresses), so none can leave dataDir;
 // safeName checks it once more where the path is made.
-import { join } from "node:path";
+import { joinPath as join } from "../sys/path";
 import { CniError, ErrorCode } from "../cni/errors";
 
 export interface StoreLayout {

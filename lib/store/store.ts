@@ -12,10 +12,10 @@
 // without a durable record naming it, so nothing is lost or given twice.
 // Temp files of a killed writer are removed by DEL (its container's directory)
 // and GC (everywhere); listings never read them.
-import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmdirSync, unlinkSync, statSync } from "node:fs";
-import { join } from "node:path";
+import { exists, isMissing, listDir, lstatPath, makeDir, makeDirs, readText, removeDir, statPath, unlinkPath } from "../sys/fs";
+import { joinPath as join } from "../sys/path";
 import { CniError, ErrorCode } from "../cni/errors";
-import { fsyncDir, writeFileAtomic } from "./atomic";
+import { discardStaged, fsyncDir, publishFile, stageFile, writeFileAtomic, type StagedFile } from "./atomic";
 import { safeName, storeLayout, TEMP_PREFIX, type StoreLayout } from "./layout";
 import { damaged, parseAttachment, parseClaim, type AttachmentRecord, type ClaimRecord } from "./records";
 
@@ -30,11 +30,6 @@ export interface StoreOptions {
   acquireLock: LockAcquirer;
 }
 
-function isMissing(e: unknown): boolean {
-  const code = (e as NodeJS.ErrnoException).code;
-  return code === "ENOENT" || code === "ENOTDIR";
-}
-
 function storeIo(e: unknown, what: string): CniError {
   if (e instanceof CniError) return e;
   const err = e as NodeJS.ErrnoException;
@@ -44,7 +39,7 @@ function storeIo(e: unknown, what: string): CniError {
 
 function readIfExists(file: string): string | undefined {
   try {
-    return readFileSync(file, "utf8");
+    return readText(file);
   } catch (e) {
     if (isMissing(e)) return undefined;
     throw storeIo(e, `read ${file}`);
@@ -55,7 +50,7 @@ function readIfExists(file: string): string | undefined {
 export function checkPrivateDir(dir: string, what: string): void {
   let st;
   try {
-    st = lstatSync(dir);
+    st = lstatPath(dir);
   } catch (e) {
     throw storeIo(e, `inspect ${what} ${dir}`);
   }
@@ -88,14 +83,14 @@ export class AllocationStore {
     const store = new AllocationStore(opts);
     const l = store.layout;
     try {
-      mkdirSync(l.root, { recursive: true, mode: 0o700 });
+      makeDirs(l.root, 0o700);
     } catch (e) {
       throw storeIo(e, `create dataDir ${l.root}`);
     }
     checkPrivateDir(l.root, "dataDir");
     for (const dir of [l.attachments, l.claims, l.hints]) {
       try {
-        mkdirSync(dir, { mode: 0o700 });
+        makeDir(dir, 0o700);
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw storeIo(e, `create ${dir}`);
       }
@@ -143,7 +138,7 @@ export class StoreTx {
     const dir = this.attachmentDir(containerID);
     let names: string[];
     try {
-      names = readdirSync(dir);
+      names = listDir(dir);
     } catch (e) {
       if (isMissing(e)) return [];
       throw storeIo(e, `list ${dir}`);
@@ -157,7 +152,7 @@ export class StoreTx {
   listAttachments(): AttachmentRecord[] {
     let ids: string[];
     try {
-      ids = readdirSync(this.layout.attachments);
+      ids = listDir(this.layout.attachments);
     } catch (e) {
       throw storeIo(e, `list ${this.layout.attachments}`);
     }
@@ -165,7 +160,7 @@ export class StoreTx {
   }
 
   isUsed(address: string): boolean {
-    return existsSync(this.claimFile(address));
+    return exists(this.claimFile(address));
   }
 
   claim(address: string): ClaimRecord | undefined {
@@ -177,7 +172,7 @@ export class StoreTx {
   listClaims(): { address: string; claim: ClaimRecord }[] {
     let names: string[];
     try {
-      names = readdirSync(this.layout.claims);
+      names = listDir(this.layout.claims);
     } catch (e) {
       throw storeIo(e, `list ${this.layout.claims}`);
     }
@@ -209,7 +204,7 @@ export class StoreTx {
       writeFileAtomic(file, `${fingerprint} ${ordinal}\n`, { durable: false });
     } catch {
       try {
-        unlinkSync(file);
+        unlinkPath(file);
       } catch {
         /* no hint at all is fine too */
       }
@@ -219,23 +214,29 @@ export class StoreTx {
   /**
    * Records an attachment and claims its addresses. On failure (disk full)
    * everything this call wrote is removed again and the old state stays.
+   *
+   * All contents are staged (written and fsynced under temporary names)
+   * first, so one journal commit makes them durable together; then the
+   * record goes into place durably, and only then the claims. The claims are
+   * staged in the container's directory, where DEL sweeps what a killed ADD
+   * left, and renamed into ips/ from there.
    */
   commit(record: AttachmentRecord): void {
     const dir = this.attachmentDir(record.containerID);
     const file = this.attachmentFile(record.containerID, record.ifname);
+    const staged: StagedFile[] = [];
     const written: string[] = [];
     let createdDir = false;
     try {
       try {
-        mkdirSync(dir, { mode: 0o700 });
+        makeDir(dir, 0o700);
         createdDir = true;
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
       }
-      writeFileAtomic(file, JSON.stringify(record) + "\n", { syncDir: true });
-      written.push(file);
-      if (createdDir) fsyncDir(this.layout.attachments);
-      for (const ip of record.ips) {
+      const recordFile = stageFile(file, JSON.stringify(record) + "\n");
+      staged.push(recordFile);
+      const claimFiles = record.ips.map((ip) => {
         const claim: ClaimRecord = {
           containerID: record.containerID,
           ifname: record.ifname,
@@ -244,22 +245,27 @@ export class StoreTx {
           pod: record.pod,
           created: record.created,
         };
-        const claimFile = this.claimFile(ip.address);
-        writeFileAtomic(claimFile, JSON.stringify(claim) + "\n", { syncDir: false });
-        written.push(claimFile);
-      }
+        const claimFile = stageFile(this.claimFile(ip.address), JSON.stringify(claim) + "\n", { tmpDir: dir });
+        staged.push(claimFile);
+        return claimFile;
+      });
+      publish(recordFile, written);
+      fsyncDir(dir);
+      if (createdDir) fsyncDir(this.layout.attachments);
+      for (const claimFile of claimFiles) publish(claimFile, written);
       fsyncDir(this.layout.claims);
     } catch (e) {
+      for (const s of staged) if (!written.includes(s.path)) discardStaged(s);
       for (const f of written.reverse()) {
         try {
-          unlinkSync(f);
+          unlinkPath(f);
         } catch {
           /* best effort: the record alone is harmless */
         }
       }
       if (createdDir) {
         try {
-          rmdirSync(dir);
+          removeDir(dir);
         } catch {
           /* an empty directory is harmless too */
         }
@@ -275,7 +281,7 @@ export class StoreTx {
       for (const ip of record.ips) {
         const owner = this.claim(ip.address);
         if (owner && owner.containerID === record.containerID && owner.ifname === record.ifname) {
-          unlinkSync(this.claimFile(ip.address));
+          unlinkPath(this.claimFile(ip.address));
           removed++;
         }
       }
@@ -284,13 +290,13 @@ export class StoreTx {
       if (removed > 0) fsyncDir(this.layout.claims);
       const file = this.attachmentFile(record.containerID, record.ifname);
       try {
-        unlinkSync(file);
+        unlinkPath(file);
       } catch (e) {
         if (!isMissing(e)) throw e;
       }
       const dir = this.attachmentDir(record.containerID);
       try {
-        rmdirSync(dir);
+        removeDir(dir);
       } catch {
         /* other interfaces of this container remain */
       }
@@ -312,14 +318,14 @@ export class StoreTx {
     const dir = this.attachmentDir(containerID);
     let names: string[];
     try {
-      names = readdirSync(dir);
+      names = listDir(dir);
     } catch {
       return;
     }
     for (const n of names) if (n.startsWith(TEMP_PREFIX)) removeQuietly(join(dir, n));
     if (names.every((n) => n.startsWith(TEMP_PREFIX))) {
       try {
-        rmdirSync(dir);
+        removeDir(dir);
       } catch {
         /* not empty after all */
       }
@@ -335,7 +341,7 @@ export class StoreTx {
     const sweep = (dir: string) => {
       let names: string[];
       try {
-        names = readdirSync(dir);
+        names = listDir(dir);
       } catch {
         return;
       }
@@ -349,21 +355,21 @@ export class StoreTx {
     // The pool cache is written outside the lock: only old temp files are stray.
     let cached: string[] = [];
     try {
-      cached = readdirSync(this.layout.cache).filter((n) => n.startsWith(TEMP_PREFIX));
+      cached = listDir(this.layout.cache).filter((n) => n.startsWith(TEMP_PREFIX));
     } catch {
       /* no cache yet */
     }
     for (const n of cached) {
       const file = join(this.layout.cache, n);
       try {
-        if (Date.now() - lstatSync(file).mtimeMs > STRAY_CACHE_AGE_MS && removeQuietly(file)) removed.push(file);
+        if (Date.now() - lstatPath(file).mtimeMs > STRAY_CACHE_AGE_MS && removeQuietly(file)) removed.push(file);
       } catch {
         /* gone meanwhile */
       }
     }
     let ids: string[] = [];
     try {
-      ids = readdirSync(this.layout.attachments).filter((n) => !n.startsWith("."));
+      ids = listDir(this.layout.attachments).filter((n) => !n.startsWith("."));
     } catch {
       /* listed by the caller already */
     }
@@ -371,8 +377,8 @@ export class StoreTx {
       const dir = join(this.layout.attachments, id);
       sweep(dir);
       try {
-        if (readdirSync(dir).length === 0) {
-          rmdirSync(dir);
+        if (listDir(dir).length === 0) {
+          removeDir(dir);
           removed.push(dir);
         }
       } catch {
@@ -385,11 +391,17 @@ export class StoreTx {
   /** Removes a claim with no attachment record behind it (repair, GC). */
   dropClaim(address: string): void {
     try {
-      unlinkSync(this.claimFile(address));
+      unlinkPath(this.claimFile(address));
     } catch (e) {
       if (!isMissing(e)) throw storeIo(e, `remove claim ${address}`);
     }
   }
+}
+
+/** Puts a staged file in place and notes it for a rollback. */
+function publish(staged: StagedFile, written: string[]): void {
+  publishFile(staged);
+  written.push(staged.path);
 }
 
 /** A pool cache temp file this old belongs to a process that died. */
@@ -397,7 +409,7 @@ export const STRAY_CACHE_AGE_MS = 60_000;
 
 function removeQuietly(file: string): boolean {
   try {
-    unlinkSync(file);
+    unlinkPath(file);
     return true;
   } catch {
     return false;
@@ -419,7 +431,7 @@ export function readAttachmentAt(text: string, file: string, containerID: string
 
 export const storeExists = (dataDir: string) => {
   try {
-    return statSync(storeLayout(dataDir).claims).isDirectory();
+    return statPath(storeLayout(dataDir).claims).isDirectory();
   } catch {
     return false;
   }

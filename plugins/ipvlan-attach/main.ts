@@ -4,6 +4,9 @@ import { helpText, invokedAsCni, runCni, versionText } from "../../lib/cni/proce
 import type { PluginCommands } from "../../lib/cni/skel";
 import { PROJECT_VERSION } from "../../lib/version";
 import { logInvocation } from "../../lib/log/invocation";
+import { mark } from "../../lib/timing";
+
+mark("main");
 
 const INFO = {
   name: "ipvlan-attach",

@@ -1,7 +1,7 @@
 // What every spiderpool-ipam command starts from: the parsed ipam config, the
 // pools this node sees and the store.
-import { hostname } from "node:os";
-import { join } from "node:path";
+import { hostName } from "../../lib/sys/fs";
+import { joinPath as join } from "../../lib/sys/path";
 import type { CniRequest } from "../../lib/cni/skel";
 import { parseIpamConfig, type IpamConfig } from "../../lib/ipam/config";
 import { loadPools } from "../../lib/ipam/pool-source";
@@ -12,7 +12,7 @@ import { AllocationStore } from "../../lib/store/store";
 import { lockFile } from "../../lib/sys/flock";
 
 export function ipamConfig(req: CniRequest): IpamConfig {
-  return parseIpamConfig(req.conf, process.env, hostname());
+  return parseIpamConfig(req.conf, process.env, hostName);
 }
 
 export function openStore(cfg: Pick<IpamConfig, "dataDir" | "lockTimeoutMs">): AllocationStore {

@@ -3,7 +3,9 @@
 import { invokedAsCni, runCni } from "../../lib/cni/process";
 import { ipamCommands } from "./cni";
 import { logInvocation } from "../../lib/log/invocation";
+import { mark } from "../../lib/timing";
 
+mark("main");
 async function main(): Promise<void> {
   if (invokedAsCni()) await runCni(ipamCommands, (o, ms) => logInvocation("spiderpool-ipam", o.conf?.ipam, o, ms));
   const { runCli } = await import("./cli/main");

@@ -33,10 +33,10 @@ describe("invocation log", () => {
     });
   });
 
-  it("writes one JSON line per invocation to a 0600 file in a 0700 directory, errors included", () => {
+  it("writes one JSON line per invocation to a 0600 file in a 0700 directory, errors included", async () => {
     const file = join(tmp(), "logs", "plugin.log");
-    logInvocation("t", { log_file_path: file }, { exitCode: 0, command: "DEL", env, conf }, 1);
-    logInvocation("t", { log_file_path: file }, { exitCode: 1, command: "ADD", env, conf, error: new CniError(101, "all IP addresses used out") }, 2);
+    await logInvocation("t", { log_file_path: file }, { exitCode: 0, command: "DEL", env, conf }, 1);
+    await logInvocation("t", { log_file_path: file }, { exitCode: 1, command: "ADD", env, conf, error: new CniError(101, "all IP addresses used out") }, 2);
     const lines = readFileSync(file, "utf8").trim().split("\n").map((l) => JSON.parse(l));
     expect(lines.map((l) => [l.level, l.command])).toEqual([["info", "DEL"], ["error", "ADD"]]);
     expect(lines[1].error).toEqual({ code: 101, msg: "all IP addresses used out" });

@@ -12,6 +12,7 @@ import { setupSideChannel, teardownSideChannel } from "../../../lib/coordinator/
 import { getLinkByIndex } from "../../../lib/net/link";
 import { NetlinkSocket } from "../../../lib/netlink/socket";
 import { ipam, ipvlanConfig } from "../context";
+import { mark } from "../../../lib/timing";
 
 function addresses(req: CniRequest, hasIpam: boolean): CniResult | undefined {
   if (hasIpam) return undefined;
@@ -23,6 +24,7 @@ function addresses(req: CniRequest, hasIpam: boolean): CniResult | undefined {
 }
 
 export function ipvlanAdd(req: CniRequest): CniResult {
+  mark("command");
   const cfg = ipvlanConfig(req);
   const { ifname, netns } = req.env;
   const chained = addresses(req, cfg.ipamType !== undefined);
@@ -40,7 +42,9 @@ export function ipvlanAdd(req: CniRequest): CniResult {
     }
     assertInterfaceAbsent(pod, ifname);
 
+    mark("checked");
     const allocated = chained ?? ipam(req, cfg, "ADD")!;
+    mark("ipam");
     let created = false;
     let sideChannel = false;
     try {
@@ -48,13 +52,16 @@ export function ipvlanAdd(req: CniRequest): CniResult {
       if (ips.length === 0) throw new CniError(ErrorCode.InvalidConfig, `IPAM plugin ${cfg.ipamType} returned no addresses`);
       const link = createPodIpvlan({ masterSock, master, pod, ifname, mode: cfg.mode, mtu: cfg.mtu, masterInPod: cfg.linkInContainer, containerId: req.env.containerId });
       created = true;
+      mark("created");
       const tuned = cfg.coordinator.tunePodRoutes && ifname !== cfg.coordinator.podDefaultRouteNIC;
       configurePodInterface(pod, link, ips, allocated.routes ?? [], cfg.dad, tuned ? interfaceTable(link.index) : undefined);
+      mark("configured");
       if (cfg.coordinator.enabled) {
         sideChannel = true;
         const ctx = { hostSock, pod, cfg: cfg.coordinator, containerId: req.env.containerId, ifname, ...(cfg.linkInContainer ? {} : { master }) };
         for (const w of setupSideChannel(ctx, ips.map((ip) => ip.address))) process.stderr.write(`ipvlan-attach: coordinator: ${w}\n`);
       }
+      mark("side-channel");
       const final = getLinkByIndex(pod.sock, link.index);
       const result: CniResult = {
         cniVersion: req.conf.cniVersion,

@@ -7,10 +7,13 @@ import { openPodNetnsIfPresent } from "../../../lib/ipvlan/pod-netns";
 import { teardownSideChannel } from "../../../lib/coordinator/side-channel";
 import { NetlinkSocket } from "../../../lib/netlink/socket";
 import { ipam, ipvlanConfig } from "../context";
+import { mark } from "../../../lib/timing";
 
 export function ipvlanDel(req: CniRequest): void {
+  mark("command");
   const cfg = ipvlanConfig(req);
   ipam(req, cfg, "DEL");
+  mark("ipam");
   // The node side goes even when the pod's namespace is already gone.
   const hostSock = new NetlinkSocket();
   try {
@@ -18,6 +21,7 @@ export function ipvlanDel(req: CniRequest): void {
   } finally {
     hostSock.close();
   }
+  mark("side-channel");
   const pod = openPodNetnsIfPresent(req.env.netns);
   if (!pod) return;
   try {

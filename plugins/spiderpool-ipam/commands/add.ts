@@ -14,6 +14,7 @@ import type { AttachmentRecord } from "../../../lib/store/records";
 import type { StoreTx } from "../../../lib/store/store";
 import { ipamConfig, openStore, poolsFor, selectionContext } from "../context";
 import { releaseAttachment } from "./release";
+import { mark } from "../../../lib/timing";
 
 /** The allocations an existing record still holds, if all of them are intact. */
 function intactAllocations(tx: StoreTx, record: AttachmentRecord, pools: Pool[]): Allocation[] | undefined {
@@ -38,14 +39,18 @@ function parseRequested(list: string[]): IPAddr[] {
 }
 
 export async function ipamAdd(req: CniRequest): Promise<CniResult> {
+  mark("command");
   const cfg = ipamConfig(req);
   const request = readIpamRequest(req);
   const pools = await poolsFor(cfg);
+  mark("pools");
   const selection = selectPools(pools, selectionContext(cfg, req.env.ifname, request));
   const requested = parseRequested(request.requestedIPs);
   const { containerId, ifname } = req.env;
 
+  mark("selected");
   const allocs = openStore(cfg).withLock((tx) => {
+    mark("locked");
     const existing = tx.attachment(containerId, ifname);
     if (existing) {
       const kept = intactAllocations(tx, existing, pools);
@@ -75,6 +80,7 @@ export async function ipamAdd(req: CniRequest): Promise<CniResult> {
     }
     return planned;
   });
+  mark("unlocked");
   if (cfg.metricsFile) (await import("../metrics-refresh")).refreshMetricsFile(cfg, pools);
   return buildIpamResult(allocs, selection.cleanGateway, req.conf.cniVersion);
 }

@@ -6,8 +6,10 @@ import type { CniRequest } from "../../../lib/cni/skel";
 import type { Pool } from "../../../lib/ipam/pool";
 import { ipamConfig, openStore, poolsFor } from "../context";
 import { releaseAttachment } from "./release";
+import { mark } from "../../../lib/timing";
 
 export async function ipamDel(req: CniRequest): Promise<void> {
+  mark("command");
   const cfg = ipamConfig(req);
   let pools: Pool[] | undefined;
   try {
@@ -15,10 +17,13 @@ export async function ipamDel(req: CniRequest): Promise<void> {
   } catch {
     pools = undefined;
   }
+  mark("pools");
   openStore(cfg).withLock((tx) => {
+    mark("locked");
     const record = tx.attachment(req.env.containerId, req.env.ifname);
     if (record) releaseAttachment(tx, record, pools);
     tx.tidyContainer(req.env.containerId); // what an ADD killed mid-write left there
   });
+  mark("unlocked");
   if (cfg.metricsFile) (await import("../metrics-refresh")).refreshMetricsFile(cfg, pools);
 }
