@@ -39,6 +39,13 @@ export function interfaceNameProblem(name: string): string | undefined {
   return undefined;
 }
 
+/** CNI_PATH's directories, empty entries dropped. */
+function splitPath(raw: string): string[] {
+  const dirs: string[] = [];
+  for (const dir of raw.split(":")) if (dir !== "") dirs.push(dir);
+  return dirs;
+}
+
 export function readCniEnv(env: Record<string, string | undefined>): CniEnv {
   const rawCommand = env.CNI_COMMAND ?? "";
   if (rawCommand === "") throw new CniError(ErrorCode.InvalidEnvironment, "required env variables [CNI_COMMAND] missing");
@@ -49,7 +56,8 @@ export function readCniEnv(env: Record<string, string | undefined>): CniEnv {
     );
   }
   const command = rawCommand as CniCommand;
-  const missing = REQUIRED[command].filter((k) => !env[k]);
+  const missing: string[] = [];
+  for (const k of REQUIRED[command]) if (!env[k]) missing.push(k);
   if (missing.length > 0) {
     throw new CniError(ErrorCode.InvalidEnvironment, `required env variables [${missing.join(",")}] missing for ${command}`);
   }
@@ -77,6 +85,6 @@ export function readCniEnv(env: Record<string, string | undefined>): CniEnv {
     ifname,
     args: parseCniArgs(rawArgs),
     rawArgs,
-    path: (env.CNI_PATH ?? "").split(":").filter((p) => p !== ""),
+    path: splitPath(env.CNI_PATH ?? ""),
   };
 }

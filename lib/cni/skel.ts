@@ -128,6 +128,7 @@ export async function dispatch(commands: PluginCommands, io: PluginIO): Promise<
       case "ADD": {
         const result = await commands.add(req);
         io.stdout(JSON.stringify(convertResult(result, version)) + "\n");
+        mark("written");
         return { ...outcome, exitCode: 0, result };
       }
       case "DEL":

@@ -20,7 +20,9 @@ import { decodePools, encodePools } from "./pool-codec";
 import { parsePoolText } from "./pool-load";
 import { fnv1a64 } from "../hash";
 
-const POOL_FILE = /\.(ya?ml|json)$/;
+/** *.yaml, *.yml, *.json, not hidden (a loop, not a regex: see lib/sys/path.ts). */
+const isPoolFileName = (name: string): boolean =>
+  !name.startsWith(".") && (name.endsWith(".yaml") || name.endsWith(".yml") || name.endsWith(".json"));
 
 export interface PoolDocument {
   source: string;
@@ -37,7 +39,9 @@ export function listPoolFiles(poolDir: string): string[] {
     throw new CniError(ErrorCode.IoFailure, `cannot read poolDir ${poolDir}: ${(e as Error).message}`);
   }
   checkPrivateDir(poolDir, "poolDir");
-  return names.filter((n) => POOL_FILE.test(n) && !n.startsWith(".")).sort().map((n) => join(poolDir, n));
+  const files: string[] = [];
+  for (const name of names.sort()) if (isPoolFileName(name)) files.push(join(poolDir, name));
+  return files;
 }
 
 /**

@@ -8,7 +8,7 @@
 // like Node's, so callers test `code` the same way.
 import {
   O_CREAT, O_DIRECTORY, O_EXCL, O_NONBLOCK, O_RDONLY, O_TRUNC, O_WRONLY, SysError, sysAccess, sysClose, sysFsync, sysGetdents,
-  sysGethostname, sysMkdir, sysOpen, sysRead, sysRename, sysRmdir, sysStatx, sysUnlink, sysWrite,
+  sysGethostname, sysMkdir, sysOpen, sysPwrite, sysRead, sysRename, sysRmdir, sysStatx, sysUnlink, sysWrite,
 } from "./libc";
 import { Errno } from "./errno";
 import { dirName } from "./path";
@@ -82,6 +82,22 @@ export function writeAll(fd: number, text: string | Uint8Array): void {
   while (off < bytes.byteLength) off += sysWrite(fd, off === 0 ? bytes : bytes.subarray(off));
 }
 
+/**
+ * Overwrites the start of a file (created `mode` if missing) in place: no
+ * truncation, no rename, so ext4 starts no writeback (a rename over a file
+ * costs ~0.2 ms here). Only for data where a torn write is harmless.
+ */
+export function overwriteStart(path: string, text: string, mode: number): void {
+  const fd = sysOpen(path, O_WRONLY | O_CREAT, mode);
+  try {
+    const bytes = encoder.encode(text);
+    let off = 0;
+    while (off < bytes.byteLength) off += sysPwrite(fd, bytes.subarray(off), off);
+  } finally {
+    sysClose(fd);
+  }
+}
+
 /** Replaces a file's contents (for /proc/sys: one write of the whole value). */
 export function writeText(path: string, text: string): void {
   const fd = sysOpen(path, O_WRONLY | O_TRUNC);
@@ -103,6 +119,7 @@ export function makeDir(path: string, mode: number): void {
 
 /** mkdir -p: creates missing parents with `mode`; an existing directory is fine. */
 export function makeDirs(path: string, mode: number): void {
+  if (sysAccess(path, F_OK) === 0 && statPath(path).isDirectory()) return;
   try {
     sysMkdir(path, mode);
     return;

@@ -55,6 +55,7 @@ function load() {
     flock: { args: ["i32", "i32"], returns: "i32" },
     read: { args: ["i32", "ptr", "u64"], returns: FFIType.i64_fast },
     write: { args: ["i32", "ptr", "u64"], returns: FFIType.i64_fast },
+    pwrite: { args: ["i32", "ptr", "u64", "i64"], returns: FFIType.i64_fast },
     fsync: { args: ["i32"], returns: "i32" },
     rename: { args: ["cstring", "cstring"], returns: "i32" },
     unlink: { args: ["cstring"], returns: "i32" },
@@ -142,6 +143,10 @@ export function sysRead(fd: number, buffer: Uint8Array, offset = 0): number {
 
 export function sysWrite(fd: number, data: Uint8Array): number {
   return check("write", "", () => libc().write(fd, data, data.byteLength));
+}
+
+export function sysPwrite(fd: number, data: Uint8Array, offset: number): number {
+  return check("pwrite", "", () => libc().pwrite(fd, data, data.byteLength, offset));
 }
 
 export function sysFsync(fd: number): void {

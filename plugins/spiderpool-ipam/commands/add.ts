@@ -69,6 +69,7 @@ export async function ipamAdd(req: CniRequest): Promise<CniResult> {
       ips: planned.map((a) => ({ pool: a.pool.name, address: formatIP(a.ip), family: a.ip.family })),
       created: new Date().toISOString(),
     });
+    mark("committed");
     for (const a of planned) {
       const ordinal = ordinalOf(a.pool, a.ip);
       // The scan started at the hint, so everything below this ordinal is
@@ -82,5 +83,6 @@ export async function ipamAdd(req: CniRequest): Promise<CniResult> {
   });
   mark("unlocked");
   if (cfg.metricsFile) (await import("../metrics-refresh")).refreshMetricsFile(cfg, pools);
-  return buildIpamResult(allocs, selection.cleanGateway, req.conf.cniVersion);
+  const result = buildIpamResult(allocs, selection.cleanGateway, req.conf.cniVersion);
+  return result;
 }
