@@ -2,6 +2,7 @@
 // (spec section 2). A missing or malformed variable is code 4, naming it.
 import { CniError, ErrorCode } from "./errors";
 import { parseCniArgs, type CniArgs } from "./args";
+import { utf8Length } from "../utf8";
 
 export const COMMANDS = ["ADD", "DEL", "CHECK", "VERSION", "GC", "STATUS"] as const;
 export type CniCommand = (typeof COMMANDS)[number];
@@ -33,7 +34,7 @@ const MAX_CONTAINER_ID = 255;
 /** Spec rules for interface names: 1-15 bytes, not . or .., no / : or whitespace. */
 export function interfaceNameProblem(name: string): string | undefined {
   if (name.length === 0) return "is empty";
-  if (Buffer.byteLength(name) > 15) return "is longer than 15 bytes";
+  if (utf8Length(name) > 15) return "is longer than 15 bytes";
   if (name === "." || name === "..") return "may not be . or ..";
   if (/[/:\s\0\u0085]/.test(name)) return "may not contain '/', ':', NUL or whitespace";
   return undefined;

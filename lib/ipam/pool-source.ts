@@ -107,7 +107,7 @@ function fileIdentity(file: string): string {
     throw new CniError(ErrorCode.IoFailure, `cannot read pool file ${file}: ${(e as Error).message}`);
   }
   checkPoolFile(file, st);
-  return `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
+  return `${st.dev}:${st.ino}:${st.size}:${st.mtime}:${st.ctime}`;
 }
 
 /**

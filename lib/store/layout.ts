@@ -4,6 +4,7 @@
 // safeName checks it once more where the path is made.
 import { joinPath as join } from "../sys/path";
 import { CniError, ErrorCode } from "../cni/errors";
+import { utf8Length } from "../utf8";
 
 export interface StoreLayout {
   root: string;
@@ -38,7 +39,7 @@ export const TEMP_PREFIX = ".tmp-";
  * from the runtime (CNI_CONTAINERID, CNI_IFNAME).
  */
 export function safeName(name: string, what: string): string {
-  if (name === "" || name.startsWith(".") || /[/\0]/.test(name) || Buffer.byteLength(name) > 255) {
+  if (name === "" || name.startsWith(".") || name.includes("/") || name.includes("\0") || utf8Length(name) > 255) {
     throw new CniError(ErrorCode.InvalidEnvironment, `${what} ${JSON.stringify(name.slice(0, 300))} cannot be used as a store file name (empty, starting with ".", holding "/" or NUL, or longer than 255 bytes)`);
   }
   return name;

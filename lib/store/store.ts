@@ -104,6 +104,58 @@ export class AllocationStore {
     return store;
   }
 
+  /**
+   * Before the lock (ADD): the container's directory, made durable, and a
+   * claim file per likely pool, written and fsynced under a temporary name
+   * in that directory. commit() then only renames them into ips/: the lock
+   * is held across fewer disk flushes, which is what serialises a burst of
+   * ADDs. Best effort: on any failure nothing is kept and commit() stages
+   * the claims itself; what a killed process leaves is swept by DEL and GC
+   * like any temp file of the container's directory.
+   */
+  prestageClaims(owner: ClaimOwner, pools: string[]): PrestagedClaims {
+    const staged: PrestagedClaims = new Map();
+    const tx = new StoreTx(this.layout);
+    const dir = tx.containerDir(owner.containerID);
+    let createdDir = false;
+    try {
+      if (!exists(dir)) {
+        makeDir(dir, 0o700);
+        createdDir = true;
+        fsyncDir(this.layout.attachments);
+      }
+      for (const pool of pools) {
+        // The address is chosen under the lock; the path given here only names the temp file.
+        const content = claimText(owner, pool);
+        staged.set(pool, { ...stageFile(join(dir, "claim"), content, { tmpDir: dir }), content });
+      }
+    } catch {
+      discardPrestaged(staged);
+      if (createdDir) {
+        try {
+          removeDir(dir);
+        } catch {
+          /* left empty: DEL or GC removes it */
+        }
+      }
+    }
+    return staged;
+  }
+
+  /** Whether an attachment is recorded (a hint read without the lock: decide under it). */
+  recorded(containerID: string, ifname: string): boolean {
+    return exists(join(new StoreTx(this.layout).containerDir(containerID), safeName(ifname, "interface name")));
+  }
+
+  /** Removes a container's directory if it is empty (after a failed ADD that pre-staged into it). */
+  removeEmptyContainerDir(containerID: string): void {
+    try {
+      removeDir(new StoreTx(this.layout).containerDir(containerID));
+    } catch {
+      /* not empty, or gone */
+    }
+  }
+
   /** Runs fn holding the store lock; the kernel drops the lock if we die. */
   withLock<T>(fn: (tx: StoreTx) => T): T {
     const lock = this.opts.acquireLock(this.layout.lock, this.opts.lockTimeoutMs);
@@ -117,6 +169,10 @@ export class AllocationStore {
 
 export class StoreTx {
   constructor(readonly layout: StoreLayout) {}
+
+  containerDir(containerID: string): string {
+    return this.attachmentDir(containerID);
+  }
 
   private attachmentDir(containerID: string): string {
     return join(this.layout.attachments, safeName(containerID, "container ID"));
@@ -227,32 +283,34 @@ export class StoreTx {
    * staged in the container's directory, where DEL sweeps what a killed ADD
    * left, and renamed into ips/ from there.
    */
-  commit(record: AttachmentRecord): void {
+  commit(record: AttachmentRecord, prestaged: PrestagedClaims = new Map()): void {
     const dir = this.attachmentDir(record.containerID);
     const file = this.attachmentFile(record.containerID, record.ifname);
     const staged: StagedFile[] = [];
     const written: string[] = [];
     let createdDir = false;
     try {
-      try {
-        makeDir(dir, 0o700);
-        createdDir = true;
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
+      if (!exists(dir)) {
+        try {
+          makeDir(dir, 0o700);
+          createdDir = true;
+        } catch (e) {
+          if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
+        }
       }
       const recordFile = stageFile(file, JSON.stringify(record) + "\n");
       staged.push(recordFile);
       const claimFiles: StagedFile[] = [];
       for (const ip of record.ips) {
-        const claim: ClaimRecord = {
-          containerID: record.containerID,
-          ifname: record.ifname,
-          network: record.network,
-          pool: ip.pool,
-          pod: record.pod,
-          created: record.created,
-        };
-        const claimFile = stageFile(this.claimFile(ip.address), JSON.stringify(claim) + "\n", { tmpDir: dir });
+        const early = prestaged.get(ip.pool);
+        if (early && early.content === claimText(record, ip.pool)) {
+          prestaged.delete(ip.pool); // one claim file per pool: a second address of a pool stages its own
+          const claimFile = { tmp: early.tmp, path: this.claimFile(ip.address) };
+          staged.push(claimFile);
+          claimFiles.push(claimFile);
+          continue;
+        }
+        const claimFile = stageFile(this.claimFile(ip.address), claimText(record, ip.pool), { tmpDir: dir });
         staged.push(claimFile);
         claimFiles.push(claimFile);
       }
@@ -403,6 +461,31 @@ export class StoreTx {
       if (!isMissing(e)) throw storeIo(e, `remove claim ${address}`);
     }
   }
+}
+
+/** What a claim says about its owner: the attachment record without its addresses. */
+export type ClaimOwner = Omit<AttachmentRecord, "ips">;
+
+/** Claim files staged before the lock, by pool, with the text each holds. */
+export type PrestagedClaims = Map<string, StagedFile & { content: string }>;
+
+/** The claim file of one address of `owner`, from `pool`. */
+function claimText(owner: ClaimOwner, pool: string): string {
+  const claim: ClaimRecord = {
+    containerID: owner.containerID,
+    ifname: owner.ifname,
+    network: owner.network,
+    pool,
+    pod: owner.pod,
+    created: owner.created,
+  };
+  return JSON.stringify(claim) + "\n";
+}
+
+/** Removes pre-staged claim files commit() did not use. */
+export function discardPrestaged(prestaged: PrestagedClaims): void {
+  for (const staged of prestaged.values()) discardStaged(staged);
+  prestaged.clear();
 }
 
 /** Bytes of a hint file: fingerprint, space, ordinal (at most 39 digits), padding, newline. */

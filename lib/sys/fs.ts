@@ -27,7 +27,8 @@ const X_OK = 1;
 // configuration starting with a BOM is not JSON (the Go plugins refuse it too).
 const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
 const encoder = new TextEncoder();
-let scratch = new Uint8Array(64 * 1024);
+// Grown on demand: most reads (stdin, records, claims, the pool cache) are small.
+let scratch = new Uint8Array(16 * 1024);
 
 export function openFile(path: string, flags: number, mode = 0): number {
   return sysOpen(path, flags, mode);
@@ -148,10 +149,13 @@ export interface FileStat {
   mode: number;
   uid: number;
   size: number;
+  /** "major:minor" */
   dev: string;
-  ino: bigint;
-  mtimeNs: bigint;
-  ctimeNs: bigint;
+  /** Identity strings, compared whole (BigInt arithmetic costs a cold process more than the call). */
+  ino: string;
+  /** "seconds.nanoseconds" */
+  mtime: string;
+  ctime: string;
   mtimeMs: number;
   isFile(): boolean;
   isDirectory(): boolean;
@@ -161,24 +165,25 @@ export interface FileStat {
 const statBuffer = new Uint8Array(256);
 const statView = new DataView(statBuffer.buffer);
 
-function timestampNs(offset: number): bigint {
-  return statView.getBigInt64(offset, true) * 1_000_000_000n + BigInt(statView.getUint32(offset + 8, true));
-}
+/** A 64-bit field as a number (exact below 2^53: sizes and seconds; timestamps are signed). */
+const u64 = (offset: number): number => statView.getUint32(offset + 4, true) * 2 ** 32 + statView.getUint32(offset, true);
+const s64 = (offset: number): number => statView.getInt32(offset + 4, true) * 2 ** 32 + statView.getUint32(offset, true);
 
 function decodeStatx(): FileStat {
   // struct statx (linux/stat.h), the same on every architecture.
   const mode = statView.getUint16(28, true);
   const type = mode & S_IFMT;
-  const mtimeNs = timestampNs(112);
+  const mtimeSec = s64(112);
+  const mtimeNsec = statView.getUint32(120, true);
   return {
     mode,
     uid: statView.getUint32(20, true),
-    size: Number(statView.getBigUint64(40, true)),
+    size: u64(40),
     dev: `${statView.getUint32(136, true)}:${statView.getUint32(140, true)}`,
-    ino: statView.getBigUint64(32, true),
-    mtimeNs,
-    ctimeNs: timestampNs(96),
-    mtimeMs: Number(mtimeNs / 1_000_000n),
+    ino: `${statView.getUint32(36, true)}:${statView.getUint32(32, true)}`,
+    mtime: `${mtimeSec}.${mtimeNsec}`,
+    ctime: `${s64(96)}.${statView.getUint32(104, true)}`,
+    mtimeMs: mtimeSec * 1000 + Math.floor(mtimeNsec / 1_000_000),
     isFile: () => type === 0o100000,
     isDirectory: () => type === 0o040000,
     isSymbolicLink: () => type === 0o120000,

@@ -64,6 +64,17 @@ export async function ipamRow({ runs }) {
   return rows;
 }
 
+/** A Bun executable that does nothing, built with our flags, in `dir`. */
+function buildEmptyExecutable(dir) {
+  const source = join(dir, "empty.ts");
+  const empty = join(dir, "empty");
+  writeFileSync(source, "// nothing: the cost of starting and exiting the runtime\n");
+  const bun = join(ROOT, "node_modules", ".bin", "bun");
+  const built = spawnSync(bun, ["build", ...COMPILE_FLAGS, source, "--outfile", empty], { encoding: "utf8" });
+  if (built.status !== 0) throw new Error(`cannot build the empty executable: ${built.stderr}`);
+  return empty;
+}
+
 /**
  * The runtime's floor under the row above: a Bun-compiled executable that
  * does nothing, built with our flags and started twice (as ADD+DEL start us
@@ -73,12 +84,7 @@ export async function ipamRow({ runs }) {
 async function startFloorRow(runs) {
   const dir = privateTmp();
   try {
-    const source = join(dir, "empty.ts");
-    const empty = join(dir, "empty");
-    writeFileSync(source, "// nothing: the cost of starting and exiting the runtime\n");
-    const bun = join(ROOT, "node_modules", ".bin", "bun");
-    const built = spawnSync(bun, ["build", ...COMPILE_FLAGS, source, "--outfile", empty], { encoding: "utf8" });
-    if (built.status !== 0) throw new Error(`cannot build the empty executable: ${built.stderr}`);
+    const empty = buildEmptyExecutable(dir);
     const stdin = hostLocalConf(join(dir, "theirs"), SEED_RANGES);
     const r = await compare(
       () => run(empty, cniEnv("VERSION"), "") + run(empty, cniEnv("VERSION"), ""),
@@ -150,7 +156,21 @@ export async function burstRow({ runs }) {
     };
     const samples = Math.max(3, Math.min(10, Math.ceil(runs / 20)));
     const r = await compare(timed(bin("spiderpool-ipam"), ours), timed(ref("host-local"), theirs), { runs: samples, warmup: 1 });
-    return [{ id: "burst", name: `${BURST} ADDs started at once (wall until all exit): vs host-local`, unit: "ms", goal: { ratio: 1.5 }, ...r, note: "dual-stack; 2 cores" }];
+    // The runtime's floor under that row: as many empty Bun executables at once.
+    const empty = buildEmptyExecutable(dir);
+    const floor = await compare(
+      async (i) => {
+        const t0 = process.hrtime.bigint();
+        await burst(empty, "", "VERSION", i);
+        return ms(t0);
+      },
+      timed(ref("host-local"), theirs),
+      { runs: samples, warmup: 1 },
+    );
+    return [
+      { id: "burst", name: `${BURST} ADDs started at once (wall until all exit): vs host-local`, unit: "ms", goal: { ratio: 1.5 }, ...r, note: "dual-stack; 2 cores" },
+      { id: "burst", name: `  floor: ${BURST} empty Bun executables at once vs host-local's ${BURST} ADDs: diagnostic`, unit: "ms", ...floor },
+    ];
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -1,7 +1,7 @@
 // spiderpool-ipam ADD/DEL/CHECK run as a runtime runs them, on the seed pools:
 // addresses per node and family, result shape per cniVersion, exhaustion,
 // release and reuse, idempotency.
-import { readFile } from "node:fs/promises";
+import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { cniError, cniOk } from "../helpers/cni";
@@ -140,6 +140,9 @@ describe("exhaustion", () => {
     expect(err.msg).toMatch(/used out|exhausted/);
     expect(await box.claims()).toHaveLength(32);
     expect(await box.attachments()).not.toContain("pod-16/eth0");
+    // Nor any file of its own: the claim files it staged before taking the lock, and their directory, are gone.
+    expect(await readdir(join(box.dataDir, "attachments"))).not.toContain("pod-16");
+    expect((await readdir(join(box.dataDir, "ips"))).filter((n) => n.startsWith("."))).toEqual([]);
     // worker1's pools are untouched by master's exhaustion.
     expect(addressesOf(cniOk(await box.add("pod-w", { node: "worker1" })))).toEqual(["172.31.32.176", "2406:da1e:c4:ed02:7a2e::"]);
   });

@@ -9,9 +9,9 @@ import { ordinalOf, planAllocation, type Allocation } from "../../../lib/ipam/al
 import type { Pool } from "../../../lib/ipam/pool";
 import { readIpamRequest } from "../../../lib/ipam/request";
 import { buildIpamResult } from "../../../lib/ipam/result";
-import { selectPools } from "../../../lib/ipam/select";
+import { selectPools, type Selection } from "../../../lib/ipam/select";
 import type { AttachmentRecord } from "../../../lib/store/records";
-import type { StoreTx } from "../../../lib/store/store";
+import { discardPrestaged, type StoreTx } from "../../../lib/store/store";
 import { ipamConfig, openStore, poolsFor, selectionContext } from "../context";
 import { releaseAttachment } from "./release";
 import { mark } from "../../../lib/timing";
@@ -47,42 +47,67 @@ export async function ipamAdd(req: CniRequest): Promise<CniResult> {
   const selection = selectPools(pools, selectionContext(cfg, req.env.ifname, request));
   const requested = parseRequested(request.requestedIPs);
   const { containerId, ifname } = req.env;
-
   mark("selected");
-  const allocs = openStore(cfg).withLock((tx) => {
-    mark("locked");
-    const existing = tx.attachment(containerId, ifname);
-    if (existing) {
-      const kept = intactAllocations(tx, existing, pools);
-      if (kept) return kept;
-      releaseAttachment(tx, existing, pools); // half-written by a killed ADD: start over
-    }
-    const planned = planAllocation(selection, (_pool, ip) => tx.isUsed(ip), {
-      requested,
-      hint: (pool) => tx.hint(pool.name, pool.fingerprint),
-    });
-    tx.commit({
-      containerID: containerId,
-      ifname,
-      network: cfg.network,
-      pod: request.pod,
-      ips: planned.map((a) => ({ pool: a.pool.name, address: formatIP(a.ip), family: a.ip.family })),
-      created: new Date().toISOString(),
-    });
-    mark("committed");
-    for (const a of planned) {
-      const ordinal = ordinalOf(a.pool, a.ip);
-      // The scan started at the hint, so everything below this ordinal is
-      // used; a static request says nothing about the addresses before it.
-      const wasRequested = requested.some((r) => r.family === a.ip.family && r.value === a.ip.value);
-      if (ordinal !== undefined && !wasRequested) {
-        tx.setHint(a.pool.name, a.pool.fingerprint, ordinal + 1n);
+
+  const store = openStore(cfg);
+  const owner = { containerID: containerId, ifname, network: cfg.network, pod: request.pod, created: new Date().toISOString() };
+  // A repeated ADD (the record exists) needs no new files: nothing to stage.
+  const fresh = !store.recorded(containerId, ifname);
+  const prestaged = fresh ? store.prestageClaims(owner, likelyPools(selection)) : new Map();
+  mark("prestaged");
+  let committed = false;
+  try {
+    const allocs = store.withLock((tx) => {
+      mark("locked");
+      const existing = tx.attachment(containerId, ifname);
+      if (existing) {
+        const kept = intactAllocations(tx, existing, pools);
+        if (kept) return kept;
+        releaseAttachment(tx, existing, pools); // half-written by a killed ADD: start over
       }
-    }
-    return planned;
-  });
-  mark("unlocked");
-  if (cfg.metricsFile) (await import("../metrics-refresh")).refreshMetricsFile(cfg, pools);
-  const result = buildIpamResult(allocs, selection.cleanGateway, req.conf.cniVersion);
-  return result;
+      const planned = planAllocation(selection, (_pool, ip) => tx.isUsed(ip), {
+        requested,
+        hint: (pool) => tx.hint(pool.name, pool.fingerprint),
+      });
+      mark("planned");
+      tx.commit(
+        {
+          containerID: containerId,
+          ifname,
+          network: owner.network,
+          pod: owner.pod,
+          ips: planned.map((a) => ({ pool: a.pool.name, address: formatIP(a.ip), family: a.ip.family })),
+          created: owner.created,
+        },
+        prestaged,
+      );
+      committed = true;
+      mark("committed");
+      for (const a of planned) {
+        const ordinal = ordinalOf(a.pool, a.ip);
+        // The scan started at the hint, so everything below this ordinal is
+        // used; a static request says nothing about the addresses before it.
+        const wasRequested = requested.some((r) => r.family === a.ip.family && r.value === a.ip.value);
+        if (ordinal !== undefined && !wasRequested) {
+          tx.setHint(a.pool.name, a.pool.fingerprint, ordinal + 1n);
+        }
+      }
+      return planned;
+    });
+    mark("unlocked");
+    if (cfg.metricsFile) (await import("../metrics-refresh")).refreshMetricsFile(cfg, pools);
+    return buildIpamResult(allocs, selection.cleanGateway, req.conf.cniVersion);
+  } finally {
+    discardPrestaged(prestaged);
+    // A failed ADD leaves no directory of its own behind (a pool ran out, say).
+    if (fresh && !committed) store.removeEmptyContainerDir(containerId);
+  }
+}
+
+/** The pool each family most likely takes its address from: the first candidate. */
+function likelyPools(selection: Selection): string[] {
+  const names: string[] = [];
+  if (selection.v4[0]) names.push(selection.v4[0].name);
+  if (selection.v6[0]) names.push(selection.v6[0].name);
+  return names;
 }
