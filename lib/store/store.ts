@@ -15,7 +15,7 @@
 import { exists, isMissing, listDir, lstatPath, makeDir, makeDirs, overwriteStart, readText, removeDir, statPath, unlinkPath } from "../sys/fs";
 import { joinPath as join } from "../sys/path";
 import { CniError, ErrorCode } from "../cni/errors";
-import { discardStaged, fsyncDir, publishFile, stageFile, type StagedFile } from "./atomic";
+import { discardStaged, fsyncDir, publishFile, stageFiles, type StagedFile } from "./atomic";
 import { safeName, storeLayout, TEMP_PREFIX, type StoreLayout } from "./layout";
 import { damaged, parseAttachment, parseClaim, type AttachmentRecord, type ClaimRecord } from "./records";
 
@@ -122,13 +122,13 @@ export class AllocationStore {
       if (!exists(dir)) {
         makeDir(dir, 0o700);
         createdDir = true;
-        fsyncDir(this.layout.attachments);
       }
-      for (const pool of pools) {
-        // The address is chosen under the lock; the path given here only names the temp file.
-        const content = claimText(owner, pool);
-        staged.set(pool, { ...stageFile(join(dir, "claim"), content, { tmpDir: dir }), content });
-      }
+      // The address is chosen under the lock; the path given here only names the temp file.
+      const contents = pools.map((pool) => claimText(owner, pool));
+      const files = stageFiles(contents.map((data) => ({ path: join(dir, "claim"), data, tmpDir: dir })));
+      pools.forEach((pool, i) => staged.set(pool, { ...files[i]!, content: contents[i]! }));
+      // Already in the journal commit of the fsyncs above: costs no second one.
+      if (createdDir) fsyncDir(this.layout.attachments);
     } catch {
       discardPrestaged(staged);
       if (createdDir) {
@@ -298,9 +298,8 @@ export class StoreTx {
           if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
         }
       }
-      const recordFile = stageFile(file, JSON.stringify(record) + "\n");
-      staged.push(recordFile);
       const claimFiles: StagedFile[] = [];
+      const toStage: { path: string; data: string; tmpDir?: string }[] = [{ path: file, data: JSON.stringify(record) + "\n" }];
       for (const ip of record.ips) {
         const early = prestaged.get(ip.pool);
         if (early && early.content === claimText(record, ip.pool)) {
@@ -308,13 +307,14 @@ export class StoreTx {
           const claimFile = { tmp: early.tmp, path: this.claimFile(ip.address) };
           staged.push(claimFile);
           claimFiles.push(claimFile);
-          continue;
+        } else {
+          toStage.push({ path: this.claimFile(ip.address), data: claimText(record, ip.pool), tmpDir: dir });
         }
-        const claimFile = stageFile(this.claimFile(ip.address), claimText(record, ip.pool), { tmpDir: dir });
-        staged.push(claimFile);
-        claimFiles.push(claimFile);
       }
-      publish(recordFile, written);
+      const [recordFile, ...lateClaims] = stageFiles(toStage);
+      staged.push(recordFile!, ...lateClaims);
+      claimFiles.push(...lateClaims);
+      publish(recordFile!, written);
       fsyncDir(dir);
       if (createdDir) fsyncDir(this.layout.attachments);
       for (const claimFile of claimFiles) publish(claimFile, written);
