@@ -52,23 +52,20 @@ const SA_FLAGS_OFFSET = 136; // of sa_flags in glibc's struct sigaction (x86_64 
  */
 function waitForLock(fd: number, path: string, timeoutMs: number): void {
   const deadline = performance.now() + timeoutMs;
-  process.on("SIGALRM", ignore);
+  if (process.listenerCount("SIGALRM") === 0) process.on("SIGALRM", ignore);
   const action = new Uint8Array(152);
   sysSigaction(SIGALRM, null, action);
   const flags = new DataView(action.buffer);
+  // No handler in place (a runtime that installs it later): an alarm would
+  // kill the process, so wait the slow way.
+  if (flags.getBigUint64(0, true) <= 1n) return pollForLock(fd, path, deadline, timeoutMs);
   const restartFlags = flags.getInt32(SA_FLAGS_OFFSET, true);
   flags.setInt32(SA_FLAGS_OFFSET, restartFlags & ~SA_RESTART, true);
   sysSigaction(SIGALRM, action, null);
   try {
     for (;;) {
       const left = deadline - performance.now();
-      if (left <= 0) {
-        throw new CniError(
-          ErrorCode.TryAgainLater,
-          `timed out after ${timeoutMs} ms waiting for the lock ${path}`,
-          "another plugin invocation holds it; retry later",
-        );
-      }
+      if (left <= 0) throw lockTimeout(path, timeoutMs);
       sysAlarmAfter(left);
       const errno = sysFlock(fd, LOCK_EX, { retryInterrupted: false });
       if (errno === 0) return;
@@ -82,3 +79,19 @@ function waitForLock(fd: number, path: string, timeoutMs: number): void {
 }
 
 function ignore(): void {}
+
+const lockTimeout = (path: string, timeoutMs: number) =>
+  new CniError(ErrorCode.TryAgainLater, `timed out after ${timeoutMs} ms waiting for the lock ${path}`, "another plugin invocation holds it; retry later");
+
+/** The fallback: non-blocking tries with a short back-off. */
+function pollForLock(fd: number, path: string, deadline: number, timeoutMs: number): void {
+  const sleeper = new Int32Array(new SharedArrayBuffer(4));
+  for (let wait = 1; ; wait = Math.min(wait * 2, 10)) {
+    const errno = sysFlock(fd, LOCK_EX | LOCK_NB);
+    if (errno === 0) return;
+    if (errno !== Errno.EWOULDBLOCK) throw new SysError("flock", errno, path);
+    const left = deadline - performance.now();
+    if (left <= 0) throw lockTimeout(path, timeoutMs);
+    Atomics.wait(sleeper, 0, 0, Math.min(wait, left));
+  }
+}
