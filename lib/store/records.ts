@@ -16,8 +16,22 @@ export interface AttachmentRecord {
   ifname: string;
   network: string;
   pod: PodRef;
-  ips: { pool: string; address: string; family: 4 | 6 }[];
+  ips: RecordedIP[];
   created: string;
+}
+
+/**
+ * One address of an attachment. `ordinal` (its position among the pool's
+ * usable addresses, decimal) and `fingerprint` (of the pool's usable set
+ * then) let DEL lower the pool's hint without loading the pools; records
+ * written before they existed lack them, and DEL then loads the pools.
+ */
+export interface RecordedIP {
+  pool: string;
+  address: string;
+  family: 4 | 6;
+  ordinal?: string;
+  fingerprint?: string;
 }
 
 /** The claim on one address; the file's existence is what makes it used. */
@@ -79,6 +93,9 @@ export function parseAttachment(text: string, file: string): AttachmentRecord {
     if (!POOL_NAME.test(e.pool)) throw damaged(file, `ips names pool ${JSON.stringify(e.pool.slice(0, 100))}, not a pool name`);
     if (seen.has(e.address)) throw damaged(file, `ips lists ${e.address} twice`);
     seen.add(e.address);
+    // Only a hint's inputs: a malformed one is dropped (DEL then loads the pools), never fatal.
+    if (e.ordinal !== undefined && !(isStr(e.ordinal) && /^\d{1,40}$/.test(e.ordinal))) delete e.ordinal;
+    if (e.fingerprint !== undefined && !(isStr(e.fingerprint) && /^[0-9a-f]{16}$/.test(e.fingerprint))) delete e.fingerprint;
   }
   if (o.pod !== undefined && (typeof o.pod !== "object" || o.pod === null)) throw damaged(file, "pod is not an object");
   if (o.pod === undefined) o.pod = {};

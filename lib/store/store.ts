@@ -147,6 +147,15 @@ export class AllocationStore {
     return exists(join(new StoreTx(this.layout).containerDir(containerID), safeName(ifname, "interface name")));
   }
 
+  /** The attachment as read without the lock (undefined when missing or unreadable): to plan, not to decide. */
+  peekAttachment(containerID: string, ifname: string): AttachmentRecord | undefined {
+    try {
+      return new StoreTx(this.layout).attachment(containerID, ifname);
+    } catch {
+      return undefined;
+    }
+  }
+
   /** Removes a container's directory if it is empty (after a failed ADD that pre-staged into it). */
   removeEmptyContainerDir(containerID: string): void {
     try {

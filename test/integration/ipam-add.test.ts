@@ -1,7 +1,7 @@
 // spiderpool-ipam ADD/DEL/CHECK run as a runtime runs them, on the seed pools:
 // addresses per node and family, result shape per cniVersion, exhaustion,
 // release and reuse, idempotency.
-import { readdir, readFile } from "node:fs/promises";
+import { readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { cniError, cniOk } from "../helpers/cni";
@@ -181,6 +181,31 @@ describe("release and reuse", () => {
     expect(await box.claims()).toEqual([masterV4(0), masterV4(2), masterV6(0), masterV6(2)].sort());
     expect(addressesOf(cniOk(await box.add("pod-new")))).toEqual([masterV4(1), masterV6(1)]);
     expect(addressesOf(cniOk(await box.add("pod-newer")))).toEqual([masterV4(3), masterV6(3)]);
+  });
+
+  it("DEL lowers the pool's hint from what the record notes, and from the pools for a record without it", async () => {
+    for (let i = 0; i < 4; i++) cniOk(await box.add(`pod-${i}`));
+    const recordOf = (id: string) => join(box.dataDir, "attachments", id, "eth0");
+    const noted = JSON.parse(await readFile(recordOf("pod-1"), "utf8"));
+    expect(noted.ips.map((e: { ordinal: string }) => e.ordinal)).toEqual(["1", "1"]);
+    expect(noted.ips.every((e: { fingerprint: string }) => /^[0-9a-f]{16}$/.test(e.fingerprint))).toBe(true);
+    const hint = async () => (await readFile(join(box.dataDir, "hints", "master-v4"), "utf8")).trim();
+    const fingerprint = noted.ips[0].fingerprint;
+    expect(await hint()).toBe(`${fingerprint} 4`);
+    cniOk(await box.del("pod-1"));
+    expect(await hint()).toBe(`${fingerprint} 1`); // lowered, not reset
+    expect(addressesOf(cniOk(await box.add("pod-new")))).toEqual([masterV4(1), masterV6(1)]);
+
+    // A record written before records noted the ordinal: DEL reads the pools instead.
+    const old = JSON.parse(await readFile(recordOf("pod-2"), "utf8"));
+    for (const e of old.ips) {
+      delete e.ordinal;
+      delete e.fingerprint;
+    }
+    await writeFile(recordOf("pod-2"), JSON.stringify(old) + "\n");
+    cniOk(await box.del("pod-2"));
+    expect(await hint()).toBe(`${fingerprint} 2`);
+    expect(addressesOf(cniOk(await box.add("pod-newer")))).toEqual([masterV4(2), masterV6(2)]);
   });
 
   it("an exhausted pool serves again after a DEL, with the freed address", async () => {

@@ -10,7 +10,7 @@ import type { Pool } from "../../../lib/ipam/pool";
 import { readIpamRequest } from "../../../lib/ipam/request";
 import { buildIpamResult } from "../../../lib/ipam/result";
 import { selectPools, type Selection } from "../../../lib/ipam/select";
-import type { AttachmentRecord } from "../../../lib/store/records";
+import type { AttachmentRecord, RecordedIP } from "../../../lib/store/records";
 import { discardPrestaged, type StoreTx } from "../../../lib/store/store";
 import { ipamConfig, openStore, poolsFor, selectionContext } from "../context";
 import { releaseAttachment } from "./release";
@@ -76,7 +76,7 @@ export async function ipamAdd(req: CniRequest): Promise<CniResult> {
           ifname,
           network: owner.network,
           pod: owner.pod,
-          ips: planned.map((a) => ({ pool: a.pool.name, address: formatIP(a.ip), family: a.ip.family })),
+          ips: planned.map((a) => recordedIP(a)),
           created: owner.created,
         },
         prestaged,
@@ -102,6 +102,17 @@ export async function ipamAdd(req: CniRequest): Promise<CniResult> {
     // A failed ADD leaves no directory of its own behind (a pool ran out, say).
     if (fresh && !committed) store.removeEmptyContainerDir(containerId);
   }
+}
+
+/** An allocation as the record keeps it, with where it sits in its pool (for DEL's hint). */
+function recordedIP(a: Allocation): RecordedIP {
+  const entry: RecordedIP = { pool: a.pool.name, address: formatIP(a.ip), family: a.ip.family };
+  const ordinal = ordinalOf(a.pool, a.ip);
+  if (ordinal !== undefined) {
+    entry.ordinal = ordinal.toString();
+    entry.fingerprint = a.pool.fingerprint;
+  }
+  return entry;
 }
 
 /** The pool each family most likely takes its address from: the first candidate. */

@@ -11,14 +11,23 @@ import { mark } from "../../../lib/timing";
 export async function ipamDel(req: CniRequest): Promise<void> {
   mark("command");
   const cfg = ipamConfig(req);
+  const store = openStore(cfg);
+  // A record notes where each address sits in its pool, which is all the
+  // hint needs: the pools are loaded only for records from before that
+  // (read here without the lock: under it DEL copes with whatever it finds)
+  // and for the metrics file.
+  const peek = store.peekAttachment(req.env.containerId, req.env.ifname);
+  const needPools = cfg.metricsFile !== undefined || (peek?.ips.some((e) => e.ordinal === undefined || e.fingerprint === undefined) ?? false);
   let pools: Pool[] | undefined;
-  try {
-    pools = await poolsFor(cfg);
-  } catch {
-    pools = undefined;
+  if (needPools) {
+    try {
+      pools = await poolsFor(cfg);
+    } catch {
+      pools = undefined;
+    }
   }
   mark("pools");
-  openStore(cfg).withLock((tx) => {
+  store.withLock((tx) => {
     mark("locked");
     const record = tx.attachment(req.env.containerId, req.env.ifname);
     if (record) releaseAttachment(tx, record, pools);
