@@ -3,10 +3,9 @@
 // release and reuse, idempotency.
 import { readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { cniError, cniOk } from "../helpers/cni";
-import { TempDirs } from "../helpers/tmp";
-import { IpamSandbox, NETWORK, addressesOf, requireBuiltIpam } from "./ipam-harness";
+import { IpamSandbox, NETWORK, addressesOf, useIpamSandbox } from "./ipam-harness";
 
 const masterV4 = (i: number) => `172.31.28.${16 + i}`;
 const masterV6 = (i: number) => `2406:da1e:c4:ed01:c57d::${i === 0 ? "" : i.toString(16)}`;
@@ -19,14 +18,8 @@ interface Result {
   dns?: unknown;
 }
 
-const tmp = new TempDirs();
 let box: IpamSandbox;
-
-beforeAll(requireBuiltIpam);
-beforeEach(async () => {
-  box = await IpamSandbox.create(tmp);
-});
-afterEach(() => tmp.cleanup());
+useIpamSandbox((b) => (box = b));
 
 describe("addresses per node", () => {
   it("gives the first pod on master 172.31.28.16/20 and 2406:da1e:c4:ed01:c57d::/64 with gateways and default routes", async () => {

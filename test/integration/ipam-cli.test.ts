@@ -2,10 +2,9 @@
 // as a person on the node runs it): pools, validate, release.
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
 import { cniOk, describeRun } from "../helpers/cni";
-import { TempDirs } from "../helpers/tmp";
-import { IpamSandbox, SEED_POOLS_FILE, addressesOf, poolYaml, requireBuiltIpam } from "./ipam-harness";
+import { IpamSandbox, SEED_POOLS_FILE, addressesOf, poolYaml, useIpamSandbox } from "./ipam-harness";
 
 interface PoolRow {
   name: string;
@@ -17,16 +16,9 @@ interface PoolRow {
   nodes: string[];
 }
 
-const tmp = new TempDirs();
 let box: IpamSandbox;
+useIpamSandbox((b) => (box = b));
 
-beforeAll(requireBuiltIpam);
-beforeEach(async () => {
-  box = await IpamSandbox.create(tmp);
-});
-afterEach(() => tmp.cleanup());
-
-const dirs = () => ["--pool-dir", box.poolDir, "--data-dir", box.dataDir];
 
 /** The table's rows as arrays of cells (columns are separated by 2+ spaces). */
 const tableRows = (stdout: string) =>
@@ -39,7 +31,7 @@ describe("pools", () => {
   it("prints the node's pools as a table with allocated counts", async () => {
     for (const id of ["a", "b", "c"]) cniOk(await box.add(id));
     cniOk(await box.add("w", { node: "worker1" }));
-    const out = await box.cli(["pools", ...dirs(), "--node", "master"]);
+    const out = await box.cli(["pools", ...box.dirArgs(), "--node", "master"]);
     expect(out.code, describeRun(out)).toBe(0);
     expect(tableRows(out.stdout)).toEqual([
       ["NAME", "VERSION", "SUBNET", "ALLOCATED", "TOTAL", "DEFAULT", "NODES"],
@@ -51,7 +43,7 @@ describe("pools", () => {
   it("-o json lists the pools with their counts for scripts", async () => {
     cniOk(await box.add("a"));
     cniOk(await box.add("b", { top: { args: { cni: { ippool: { ipv4: ["master-v4"] } } } } }));
-    const out = await box.cli(["pools", "-o", "json", ...dirs(), "--node", "master"]);
+    const out = await box.cli(["pools", "-o", "json", ...box.dirArgs(), "--node", "master"]);
     expect(out.code, describeRun(out)).toBe(0);
     const json = JSON.parse(out.stdout) as { node: string; pools: PoolRow[] };
     expect(json.node).toBe("master");
@@ -63,28 +55,28 @@ describe("pools", () => {
   });
 
   it("--all-nodes shows every pool; the node comes from NODE_NAME when --node is absent", async () => {
-    const all = await box.cli(["pools", ...dirs(), "--all-nodes"]);
+    const all = await box.cli(["pools", ...box.dirArgs(), "--all-nodes"]);
     expect(tableRows(all.stdout).slice(1).map((r) => r[0])).toEqual(["master-v4", "master-v6", "worker1-v4", "worker1-v6"]);
-    const fromEnv = await box.cli(["pools", ...dirs()], { NODE_NAME: "worker1" });
+    const fromEnv = await box.cli(["pools", ...box.dirArgs()], { NODE_NAME: "worker1" });
     expect(fromEnv.code, describeRun(fromEnv)).toBe(0);
     expect(tableRows(fromEnv.stdout).slice(1).map((r) => r[0])).toEqual(["worker1-v4", "worker1-v6"]);
   });
 
   it("counts allocations even when the data directory was never used", async () => {
-    const out = await box.cli(["pools", "-o", "json", ...dirs(), "--node", "master"]);
+    const out = await box.cli(["pools", "-o", "json", ...box.dirArgs(), "--node", "master"]);
     expect(out.code, describeRun(out)).toBe(0);
     expect((JSON.parse(out.stdout) as { pools: PoolRow[] }).pools.map((p) => p.allocated)).toEqual([0, 0]);
   });
 
   it("fails naming the file when a pool file is broken", async () => {
     const file = await box.writePoolFile("broken.yaml", "spec: [unterminated\n");
-    const out = await box.cli(["pools", ...dirs(), "--node", "master"]);
+    const out = await box.cli(["pools", ...box.dirArgs(), "--node", "master"]);
     expect(out.code).not.toBe(0);
     expect(out.stderr).toContain(file);
   });
 
   it("refuses an unknown output format", async () => {
-    const out = await box.cli(["pools", "-o", "yaml", ...dirs()]);
+    const out = await box.cli(["pools", "-o", "yaml", ...box.dirArgs()]);
     expect(out.code).not.toBe(0);
     expect(out.stderr).toContain("yaml");
   });
@@ -135,13 +127,13 @@ describe("release", () => {
   });
 
   it("--container-id --ifname frees one interface, --container-id the rest", async () => {
-    const one = await box.cli(["release", "--container-id", "a", "--ifname", "net1", ...dirs()]);
+    const one = await box.cli(["release", "--container-id", "a", "--ifname", "net1", ...box.dirArgs()]);
     expect(one.code, describeRun(one)).toBe(0);
     expect(one.stdout).toContain("a/net1");
     expect(one.stdout).toContain("172.31.28.17");
     expect(await box.attachments()).toEqual(["a/eth0", "b/eth0"]);
 
-    const rest = await box.cli(["release", "--container-id", "a", ...dirs()]);
+    const rest = await box.cli(["release", "--container-id", "a", ...box.dirArgs()]);
     expect(rest.code, describeRun(rest)).toBe(0);
     expect(rest.stdout).toContain("a/eth0");
     expect(await box.attachments()).toEqual(["b/eth0"]);
@@ -152,17 +144,17 @@ describe("release", () => {
   });
 
   it("says so, and succeeds, when nothing is recorded for the container", async () => {
-    const out = await box.cli(["release", "--container-id", "unknown", ...dirs()]);
+    const out = await box.cli(["release", "--container-id", "unknown", ...box.dirArgs()]);
     expect(out.code, describeRun(out)).toBe(0);
     expect(out.stdout).toContain("nothing recorded");
     expect(await box.attachments()).toHaveLength(3);
   });
 
   it("needs a valid --container-id", async () => {
-    const missing = await box.cli(["release", ...dirs()]);
+    const missing = await box.cli(["release", ...box.dirArgs()]);
     expect(missing.code).not.toBe(0);
     expect(missing.stderr).toContain("--container-id");
-    const bad = await box.cli(["release", "--container-id", "../a", ...dirs()]);
+    const bad = await box.cli(["release", "--container-id", "../a", ...box.dirArgs()]);
     expect(bad.code).not.toBe(0);
     expect(await box.attachments()).toHaveLength(3);
   });

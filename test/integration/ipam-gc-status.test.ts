@@ -1,19 +1,13 @@
 // spiderpool-ipam GC and STATUS (CNI 1.1.0) through the built binary.
 import { rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
 import { cniError, cniOk } from "../helpers/cni";
-import { TempDirs, makePrivateDir } from "../helpers/tmp";
-import { IpamSandbox, addressesOf, poolYaml, requireBuiltIpam } from "./ipam-harness";
+import { makePrivateDir } from "../helpers/tmp";
+import { IpamSandbox, addressesOf, poolYaml, useIpamSandbox } from "./ipam-harness";
 
-const tmp = new TempDirs();
 let box: IpamSandbox;
-
-beforeAll(requireBuiltIpam);
-beforeEach(async () => {
-  box = await IpamSandbox.create(tmp);
-});
-afterEach(() => tmp.cleanup());
+const tmp = useIpamSandbox((b) => (box = b));
 
 const att = (containerID: string, ifname = "eth0") => ({ containerID, ifname });
 

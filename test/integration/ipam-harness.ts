@@ -6,7 +6,8 @@ import { copyFile, readdir, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { execCni, runProcess, type CniInvocation, type CniOutput, type ProcessOutput } from "../helpers/cni";
-import { makePrivateDir, type TempDirs } from "../helpers/tmp";
+import { afterEach, beforeAll, beforeEach } from "vitest";
+import { makePrivateDir, TempDirs } from "../helpers/tmp";
 
 export const REPO_ROOT = resolve(fileURLToPath(new URL("../..", import.meta.url)));
 export const IPAM_BIN = join(REPO_ROOT, "dist", "bin", "spiderpool-ipam");
@@ -55,6 +56,11 @@ export class IpamSandbox {
     const box = new IpamSandbox(root, await makePrivateDir(join(root, "pools")), await makePrivateDir(join(root, "data")));
     if (opts.seed ?? true) await copyFile(SEED_POOLS_FILE, join(box.poolDir, "seed-pools.yaml"));
     return box;
+  }
+
+  /** The CLI's --pool-dir and --data-dir for this sandbox. */
+  dirArgs(): string[] {
+    return ["--pool-dir", this.poolDir, "--data-dir", this.dataDir];
   }
 
   async writePoolFile(name: string, text: string): Promise<string> {
@@ -144,4 +150,17 @@ export function poolYaml(name: string, spec: Record<string, unknown>): string {
   const lines = ["apiVersion: spiderpool.spidernet.io/v2beta1", "kind: SpiderIPPool", "metadata:", `  name: ${name}`, "spec:"];
   for (const [k, v] of Object.entries(spec)) lines.push(`  ${k}: ${JSON.stringify(v)}`);
   return lines.join("\n") + "\n";
+}
+
+/**
+ * The hooks every IPAM test file needs: the built binary is required, each
+ * test gets a fresh sandbox (handed to `use`), and its directories go after
+ * it. Returns the TempDirs for any extra directory a test makes.
+ */
+export function useIpamSandbox(use: (box: IpamSandbox) => void): TempDirs {
+  const tmp = new TempDirs();
+  beforeAll(requireBuiltIpam);
+  beforeEach(async () => use(await IpamSandbox.create(tmp)));
+  afterEach(() => tmp.cleanup());
+  return tmp;
 }

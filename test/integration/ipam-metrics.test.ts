@@ -3,27 +3,19 @@
 import { existsSync } from "node:fs";
 import { mkdir, readdir, readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
 import { cniOk, describeRun, runProcess } from "../helpers/cni";
 import { parseExposition, sampleValue, type ExposedFamily } from "../helpers/prometheus";
-import { TempDirs } from "../helpers/tmp";
-import { IPAM_BIN, IpamSandbox, poolYaml, requireBuiltIpam } from "./ipam-harness";
+import { IPAM_BIN, IpamSandbox, poolYaml, useIpamSandbox } from "./ipam-harness";
 
-const tmp = new TempDirs();
 let box: IpamSandbox;
+useIpamSandbox((b) => (box = b));
 
-beforeAll(requireBuiltIpam);
-beforeEach(async () => {
-  box = await IpamSandbox.create(tmp);
-});
-afterEach(() => tmp.cleanup());
-
-const dirs = () => ["--pool-dir", box.poolDir, "--data-dir", box.dataDir];
 const V4 = { pool: "master-v4", ipversion: "4", node: "master" };
 const V6 = { pool: "master-v6", ipversion: "6", node: "master" };
 
 async function metrics(extra: string[] = []): Promise<Map<string, ExposedFamily>> {
-  const out = await box.cli(["metrics", ...dirs(), "--node", "master", ...extra]);
+  const out = await box.cli(["metrics", ...box.dirArgs(), "--node", "master", ...extra]);
   expect(out.code, describeRun(out)).toBe(0);
   return parseExposition(out.stdout);
 }
@@ -76,7 +68,7 @@ describe("metrics", () => {
       poolYaml("big-v6", { subnet: "fd00::/16", ips: ["fd00::100-fd00:ffff:ffff:ffff:ffff:ffff:ffff:ffff"], gateway: "fd00::1", disable: true }),
     );
     const node = 'odd"node\\name';
-    const out = await box.cli(["metrics", ...dirs(), "--node", node]);
+    const out = await box.cli(["metrics", ...box.dirArgs(), "--node", node]);
     expect(out.code, describeRun(out)).toBe(0);
     const m = parseExposition(out.stdout);
     const big = { pool: "big-v6", ipversion: "6", node };
@@ -90,7 +82,7 @@ describe("metrics", () => {
     await mkdir(outDir);
     const file = join(outDir, "spiderpool.prom");
     cniOk(await box.add("a"));
-    const args = ["metrics", ...dirs(), "--node", "master", "-o", file].map((a) => `'${a}'`).join(" ");
+    const args = ["metrics", ...box.dirArgs(), "--node", "master", "-o", file].map((a) => `'${a}'`).join(" ");
     const out = await runProcess("sh", ["-c", `umask 077; exec '${IPAM_BIN}' ${args}`]);
     expect(out.code, describeRun(out)).toBe(0);
     expect(out.stdout).toBe("");
@@ -100,11 +92,11 @@ describe("metrics", () => {
   });
 
   it("fails clearly when the output directory is missing or a pool file is broken", async () => {
-    const missing = await box.cli(["metrics", ...dirs(), "-o", join(box.root, "nope", "x.prom")]);
+    const missing = await box.cli(["metrics", ...box.dirArgs(), "-o", join(box.root, "nope", "x.prom")]);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toMatch(/^error: .*nope/);
     await box.writePoolFile("broken.yaml", "spec: [unterminated\n");
-    const broken = await box.cli(["metrics", ...dirs()]);
+    const broken = await box.cli(["metrics", ...box.dirArgs()]);
     expect(broken.code).toBe(1);
     expect(broken.stderr).toContain("broken.yaml");
   });
@@ -132,7 +124,7 @@ describe("ipam metricsFile", () => {
     expect(sampleValue(m, "spiderpool_ippool_allocated_ips", V4)).toBe("1");
     expect(sampleValue(m, "spiderpool_attachments_total", { node: "master" })).toBe("1");
     // The file holds what the CLI prints.
-    const cli = await box.cli(["metrics", ...dirs(), "--node", "master"]);
+    const cli = await box.cli(["metrics", ...box.dirArgs(), "--node", "master"]);
     expect(await readFile(file, "utf8")).toBe(cli.stdout);
     expect(await readdir(join(box.root, "textfile"))).toEqual(["spiderpool.prom"]);
   });

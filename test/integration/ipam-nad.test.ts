@@ -4,10 +4,9 @@ import { readFileSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { parse } from "yaml";
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { cniOk, describeRun, execCni, runProcess } from "../helpers/cni";
-import { TempDirs } from "../helpers/tmp";
-import { IPAM_BIN, IpamSandbox, REPO_ROOT, addressesOf, requireBuiltIpam } from "./ipam-harness";
+import { IPAM_BIN, IpamSandbox, REPO_ROOT, addressesOf, useIpamSandbox } from "./ipam-harness";
 
 const SEED_SMC = join(REPO_ROOT, "test", "fixtures", "multus", "seed-ipvlan-ens5.yaml");
 const SEED_CONFIG = {
@@ -15,14 +14,8 @@ const SEED_CONFIG = {
   name: "ipvlan-ens5",
   plugins: [{ type: "ipvlan-attach", master: "ens5", ipam: { type: "spiderpool-ipam" } }],
 };
-const tmp = new TempDirs();
 let box: IpamSandbox;
-
-beforeAll(requireBuiltIpam);
-beforeEach(async () => {
-  box = await IpamSandbox.create(tmp);
-});
-afterEach(() => tmp.cleanup());
+useIpamSandbox((b) => (box = b));
 
 const nad = (argv: string[], stdin?: string) => runProcess(IPAM_BIN, ["nad", ...argv], stdin === undefined ? {} : { stdin });
 

@@ -3,10 +3,9 @@
 // error messages, static addresses, broken pool files, unsafe directories.
 import { chmod, mkdir, stat } from "node:fs/promises";
 import { join } from "node:path";
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
 import { cniError, cniOk } from "../helpers/cni";
-import { TempDirs } from "../helpers/tmp";
-import { IpamSandbox, addressesOf, poolYaml, requireBuiltIpam } from "./ipam-harness";
+import { IpamSandbox, addressesOf, poolYaml, useIpamSandbox } from "./ipam-harness";
 
 interface Result {
   ips: { address: string; gateway?: string }[];
@@ -34,14 +33,8 @@ const EXTRA_POOLS = [
 
 const cniArgs = (cni: Record<string, unknown>) => ({ top: { args: { cni } } });
 
-const tmp = new TempDirs();
 let box: IpamSandbox;
-
-beforeAll(requireBuiltIpam);
-beforeEach(async () => {
-  box = await IpamSandbox.create(tmp);
-});
-afterEach(() => tmp.cleanup());
+const tmp = useIpamSandbox((b) => (box = b));
 
 describe("no pool matches", () => {
   it("fails on node nobody with code 100, naming each IPv4 pool and why", async () => {

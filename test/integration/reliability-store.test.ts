@@ -4,25 +4,17 @@
 import { existsSync } from "node:fs";
 import { mkdir, readFile, readdir, rm, writeFile, chmod } from "node:fs/promises";
 import { join } from "node:path";
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { cniError, cniOk, describeRun, type CniOutput } from "../helpers/cni";
-import { TempDirs } from "../helpers/tmp";
-import { IpamSandbox, addressesOf, requireBuiltIpam } from "./ipam-harness";
+import { IpamSandbox, addressesOf, useIpamSandbox } from "./ipam-harness";
 import { diffSnapshots, readStore, rng, snapshot, verifyStore } from "../../scripts/reliability/lib/common.mjs";
 
 const V4 = ["172.31.28.16", "172.31.28.17", "172.31.28.18"];
 const V6 = ["2406:da1e:c4:ed01:c57d::", "2406:da1e:c4:ed01:c57d::1", "2406:da1e:c4:ed01:c57d::2"];
 
-const tmp = new TempDirs();
 let box: IpamSandbox;
+useIpamSandbox((b) => (box = b));
 
-beforeAll(requireBuiltIpam);
-beforeEach(async () => {
-  box = await IpamSandbox.create(tmp);
-});
-afterEach(() => tmp.cleanup());
-
-const dirs = () => ["--data-dir", box.dataDir, "--pool-dir", box.poolDir];
 const recordPath = (id: string, ifname = "eth0") => join(box.dataDir, "attachments", id, ifname);
 const claimPath = (address: string) => join(box.dataDir, "ips", address);
 
@@ -33,14 +25,14 @@ interface Problem {
 }
 
 async function check(): Promise<{ code: number | null; problems: Problem[]; notices: string[] }> {
-  const out = await box.cli(["store", "check", "-o", "json", ...dirs()]);
+  const out = await box.cli(["store", "check", "-o", "json", ...box.dirArgs()]);
   expect(out.stderr, describeRun(out)).toBe("");
   const json = JSON.parse(out.stdout) as { problems: Problem[]; notices: string[] };
   return { code: out.code, ...json };
 }
 
 async function repair(...extra: string[]) {
-  const out = await box.cli(["store", "repair", ...extra, ...dirs()]);
+  const out = await box.cli(["store", "repair", ...extra, ...box.dirArgs()]);
   expect(out.code, describeRun(out)).toBe(0);
   return out.stdout;
 }
@@ -151,7 +143,7 @@ describe("store check", () => {
         "address-not-held attachments/d/eth0",
       ]),
     );
-    const text = await box.cli(["store", "check", ...dirs()]);
+    const text = await box.cli(["store", "check", ...box.dirArgs()]);
     expect(text.code).toBe(1);
     expect(text.stdout).toContain("attachments/a/eth0");
     expect(text.stdout).toContain("store repair --dry-run");
@@ -219,7 +211,7 @@ describe("store repair", () => {
     expect(after.notices.join("\n")).toMatch(/held by repair-held-.*release --container-id repair-held-/);
     await fillAndCheck([V4[0]!, V4[1]!, V4[2]!]); // .17 is never handed out again
     const heldId = /release --container-id (repair-held-[0-9TZ-]+)/.exec(out)![1]!;
-    const rel = await box.cli(["release", "--container-id", heldId, ...dirs()]);
+    const rel = await box.cli(["release", "--container-id", heldId, ...box.dirArgs()]);
     expect(rel.code, describeRun(rel)).toBe(0);
     expect(await box.claims()).not.toContain(V4[1]);
   });
@@ -257,13 +249,13 @@ describe("store repair", () => {
   it("refuses a dataDir others can write to", async () => {
     await threePods();
     await chmod(box.dataDir, 0o777);
-    const out = await box.cli(["store", "repair", ...dirs()]);
+    const out = await box.cli(["store", "repair", ...box.dirArgs()]);
     expect(out.code).not.toBe(0);
     expect(out.stderr).toMatch(/writable by group or others/);
   });
 
   it("without a subcommand it says what is expected", async () => {
-    const out = await box.cli(["store", ...dirs()]);
+    const out = await box.cli(["store", ...box.dirArgs()]);
     expect(out.code).toBe(2);
     expect(out.stderr).toContain("check or repair");
     expect(existsSync(join(box.dataDir, "damaged"))).toBe(false);
@@ -312,7 +304,7 @@ describe("store repair", () => {
       cniOk(await box.gc([]));
       for (const n of notices) {
         const held = /release --container-id (repair-held-[0-9TZ-]+)/.exec(n);
-        if (held) expect((await box.cli(["release", "--container-id", held[1]!, ...dirs()])).code).toBe(0);
+        if (held) expect((await box.cli(["release", "--container-id", held[1]!, ...box.dirArgs()])).code).toBe(0);
       }
       const s = readStore(box.dataDir);
       expect([...s.claims.keys()], `seed ${seed}: claims left`).toEqual([]);
