@@ -112,6 +112,20 @@ export class SeedTopology {
     return this;
   }
 
+  /**
+   * A second VPC subnet, 172.31.48.0/24 with its gateway .1 on the router, on
+   * master's NIC ens6 (172.31.48.10; the router's side is vpc-m6): for tests
+   * of a pod's second NIC.
+   */
+  addSecondSubnet(): void {
+    const ns = this.nodeNetns("master");
+    ip("link", "add", "ens6", "netns", ns, "type", "veth", "peer", "name", "vpc-m6", "netns", this.vpc);
+    ip("-n", ns, "addr", "add", "172.31.48.10/24", "dev", "ens6");
+    ip("-n", ns, "link", "set", "ens6", "up");
+    ip("-n", this.vpc, "addr", "add", "172.31.48.1/24", "dev", "vpc-m6");
+    ip("-n", this.vpc, "link", "set", "vpc-m6", "up");
+  }
+
   poolDir(node: string): string {
     return join(this.work, node, "ippools");
   }

@@ -104,14 +104,8 @@ describe("coordinator side channel", () => {
   });
 
   it("a second NIC shares the pod's side channel; deleting it removes only its node routes and rules", () => {
-    // A second VPC subnet on master's ens6.
     const ns = masterNs();
-    topo.exec(ns, "ip", "link", "add", "ens6", "type", "veth", "peer", "name", "vpc-m6");
-    topo.exec(ns, "ip", "link", "set", "vpc-m6", "netns", topo.vpc);
-    topo.exec(ns, "ip", "addr", "add", "172.31.48.10/24", "dev", "ens6");
-    topo.exec(ns, "ip", "link", "set", "ens6", "up");
-    topo.exec(topo.vpc, "ip", "addr", "add", "172.31.48.1/24", "dev", "vpc-m6");
-    topo.exec(topo.vpc, "ip", "link", "set", "vpc-m6", "up");
+    topo.addSecondSubnet();
     const pool = { apiVersion: "spiderpool.spidernet.io/v2beta1", kind: "SpiderIPPool", metadata: { name: "master-ens6-v4" }, spec: { subnet: "172.31.48.0/24", ips: ["172.31.48.100-172.31.48.109"], gateway: "172.31.48.1", nodeName: ["master"] } };
     const second = JSON.parse(topo.nodeConfig("master", { ...network(), name: "ipvlan-ens6", master: "ens6" })) as Record<string, any>;
     second.ipam = { ...second.ipam, ippools: [pool], default_ipv4_ippool: ["master-ens6-v4"], clean_gateway: true };

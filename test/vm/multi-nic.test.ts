@@ -30,13 +30,7 @@ const POOL_ENS6 = {
 
 beforeAll(() => {
   topo = new SeedTopology().build();
-  const ns = topo.nodeNetns("master");
-  topo.exec(ns, "ip", "link", "add", "ens6", "type", "veth", "peer", "name", "vpc-m6");
-  topo.exec(ns, "ip", "link", "set", "vpc-m6", "netns", topo.vpc);
-  topo.exec(ns, "ip", "addr", "add", "172.31.48.10/24", "dev", "ens6");
-  topo.exec(ns, "ip", "link", "set", "ens6", "up");
-  topo.exec(topo.vpc, "ip", "addr", "add", "172.31.48.1/24", "dev", "vpc-m6");
-  topo.exec(topo.vpc, "ip", "link", "set", "vpc-m6", "up");
+  topo.addSecondSubnet();
   // A cloud network drops packets arriving on the wrong side: strict reverse-path filtering.
   for (const key of ["all", "vpc-m", "vpc-w", "vpc-m6"]) topo.exec(topo.vpc, "sysctl", "-qw", `net.ipv4.conf.${key}.rp_filter=1`);
 
