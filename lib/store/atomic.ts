@@ -35,36 +35,16 @@ export interface StagedFile {
 }
 
 /**
- * First half of an atomic write: `data` in a temporary file beside `path`
- * (or in `tmpDir`, on the same file system), fsynced when `durable`. Staging
- * several files before publishing any lets one journal commit cover all
- * their contents.
+ * First half of an atomic write: each file's data in a temporary file beside
+ * its path (or in its `tmpDir`, on the same file system), fsynced when
+ * `durable`. All are created and written before the first fsync, so one
+ * journal commit makes every one of them durable (an fsync between two
+ * creations would cost a commit each).
  */
-export function stageFile(
-  path: string,
-  data: string,
-  { mode = 0o600, durable = true, tmpDir }: { mode?: number; durable?: boolean; tmpDir?: string } = {},
-): StagedFile {
-  const tmp = tempPathFor(path, tmpDir);
-  const fd = openFile(tmp, O_WRONLY | O_CREAT | O_EXCL, mode);
-  try {
-    writeAll(fd, data);
-    if (durable) fsyncFile(fd);
-  } catch (e) {
-    closeFile(fd);
-    unlinkQuietly(tmp);
-    throw e;
-  }
-  closeFile(fd);
-  return { tmp, path };
-}
-
-/**
- * stageFile for several files: all are created and written before the first
- * fsync, so that one journal commit makes every one of them durable (an
- * fsync between two creations would cost a commit each).
- */
-export function stageFiles(files: { path: string; data: string; tmpDir?: string }[], mode = 0o600): StagedFile[] {
+export function stageFiles(
+  files: { path: string; data: string; tmpDir?: string }[],
+  { mode = 0o600, durable = true }: { mode?: number; durable?: boolean } = {},
+): StagedFile[] {
   const open: { fd: number; staged: StagedFile }[] = [];
   try {
     for (const f of files) {
@@ -73,7 +53,7 @@ export function stageFiles(files: { path: string; data: string; tmpDir?: string 
       open.push({ fd, staged: { tmp, path: f.path } });
       writeAll(fd, f.data);
     }
-    for (const o of open) fsyncFile(o.fd);
+    if (durable) for (const o of open) fsyncFile(o.fd);
   } catch (e) {
     for (const o of open) {
       closeFile(o.fd);
@@ -108,7 +88,7 @@ export function writeFileAtomic(
   data: string,
   opts: { mode?: number; durable?: boolean; syncDir?: boolean } = {},
 ): void {
-  const { mode, durable = true, syncDir = true } = opts;
-  publishFile(stageFile(path, data, { durable, ...(mode === undefined ? {} : { mode }) }));
+  const { mode = 0o600, durable = true, syncDir = true } = opts;
+  publishFile(stageFiles([{ path, data }], { mode, durable })[0]!);
   if (durable && syncDir) fsyncDir(dirName(path));
 }
