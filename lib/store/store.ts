@@ -12,7 +12,7 @@
 // without a durable record naming it, so nothing is lost or given twice.
 // Temp files of a killed writer are removed by DEL (its container's directory)
 // and GC (everywhere); listings never read them.
-import { exists, isMissing, listDir, lstatPath, makeDir, makeDirs, overwriteStart, readText, removeDir, statPath, unlinkPath } from "../sys/fs";
+import { exists, isMissing, listDir, lstatPath, makeDir, makeDirs, overwriteStart, readTextIfExists, removeDir, unlinkPath } from "../sys/fs";
 import { joinPath as join } from "../sys/path";
 import { CniError, ErrorCode } from "../cni/errors";
 import { discardStaged, fsyncDir, publishFile, stageFiles, type StagedFile } from "./atomic";
@@ -39,9 +39,8 @@ function storeIo(e: unknown, what: string): CniError {
 
 function readIfExists(file: string): string | undefined {
   try {
-    return readText(file);
+    return readTextIfExists(file);
   } catch (e) {
-    if (isMissing(e)) return undefined;
     throw storeIo(e, `read ${file}`);
   }
 }
@@ -73,9 +72,13 @@ export class AllocationStore {
   readonly layout: StoreLayout;
   private readonly opts: StoreOptions;
 
+  /** Paths and reads without the lock, for what ADD and DEL prepare before taking it. */
+  private readonly unlocked: StoreTx;
+
   private constructor(opts: StoreOptions) {
     this.opts = opts;
     this.layout = storeLayout(opts.dataDir);
+    this.unlocked = new StoreTx(this.layout);
   }
 
   /** Opens (creating 0700 directories as needed) the store under dataDir. */
@@ -115,8 +118,7 @@ export class AllocationStore {
    */
   prestageClaims(owner: ClaimOwner, pools: string[]): PrestagedClaims {
     const staged: PrestagedClaims = new Map();
-    const tx = new StoreTx(this.layout);
-    const dir = tx.containerDir(owner.containerID);
+    const dir = this.unlocked.containerDir(owner.containerID);
     let createdDir = false;
     try {
       if (!exists(dir)) {
@@ -144,13 +146,13 @@ export class AllocationStore {
 
   /** Whether an attachment is recorded (a hint read without the lock: decide under it). */
   recorded(containerID: string, ifname: string): boolean {
-    return exists(join(new StoreTx(this.layout).containerDir(containerID), safeName(ifname, "interface name")));
+    return exists(this.unlocked.attachmentFile(containerID, ifname));
   }
 
   /** The attachment as read without the lock (undefined when missing or unreadable): to plan, not to decide. */
   peekAttachment(containerID: string, ifname: string): AttachmentRecord | undefined {
     try {
-      return new StoreTx(this.layout).attachment(containerID, ifname);
+      return this.unlocked.attachment(containerID, ifname);
     } catch {
       return undefined;
     }
@@ -159,7 +161,7 @@ export class AllocationStore {
   /** Removes a container's directory if it is empty (after a failed ADD that pre-staged into it). */
   removeEmptyContainerDir(containerID: string): void {
     try {
-      removeDir(new StoreTx(this.layout).containerDir(containerID));
+      removeDir(this.unlocked.containerDir(containerID));
     } catch {
       /* not empty, or gone */
     }
@@ -180,15 +182,11 @@ export class StoreTx {
   constructor(readonly layout: StoreLayout) {}
 
   containerDir(containerID: string): string {
-    return this.attachmentDir(containerID);
-  }
-
-  private attachmentDir(containerID: string): string {
     return join(this.layout.attachments, safeName(containerID, "container ID"));
   }
 
-  private attachmentFile(containerID: string, ifname: string): string {
-    return join(this.attachmentDir(containerID), safeName(ifname, "interface name"));
+  attachmentFile(containerID: string, ifname: string): string {
+    return join(this.containerDir(containerID), safeName(ifname, "interface name"));
   }
 
   private claimFile(address: string): string {
@@ -203,7 +201,7 @@ export class StoreTx {
 
   /** Every interface of one container (for `release --container-id`). */
   attachmentsOf(containerID: string): AttachmentRecord[] {
-    const dir = this.attachmentDir(containerID);
+    const dir = this.containerDir(containerID);
     let names: string[];
     try {
       names = listDir(dir);
@@ -293,7 +291,7 @@ export class StoreTx {
    * left, and renamed into ips/ from there.
    */
   commit(record: AttachmentRecord, prestaged: PrestagedClaims = new Map()): void {
-    const dir = this.attachmentDir(record.containerID);
+    const dir = this.containerDir(record.containerID);
     const file = this.attachmentFile(record.containerID, record.ifname);
     const staged: StagedFile[] = [];
     const written: string[] = [];
@@ -368,7 +366,7 @@ export class StoreTx {
       } catch (e) {
         if (!isMissing(e)) throw e;
       }
-      const dir = this.attachmentDir(record.containerID);
+      const dir = this.containerDir(record.containerID);
       try {
         removeDir(dir);
       } catch {
@@ -389,7 +387,7 @@ export class StoreTx {
    * and the directory itself once empty. For DEL: costs one readdir.
    */
   tidyContainer(containerID: string): void {
-    const dir = this.attachmentDir(containerID);
+    const dir = this.containerDir(containerID);
     let names: string[];
     try {
       names = listDir(dir);
@@ -530,11 +528,3 @@ export function readAttachmentAt(text: string, file: string, containerID: string
   }
   return record;
 }
-
-export const storeExists = (dataDir: string) => {
-  try {
-    return statPath(storeLayout(dataDir).claims).isDirectory();
-  } catch {
-    return false;
-  }
-};
