@@ -96,7 +96,7 @@ function bool(o: Obj, key: string): boolean {
 }
 
 /** `hostName` is asked only when neither the config nor the environment names the node. */
-export function parseIpamConfig(conf: NetConf, env: Record<string, string | undefined>, hostName: string | (() => string)): IpamConfig {
+export function parseIpamConfig(conf: NetConf, env: Record<string, string | undefined>, hostName: () => string): IpamConfig {
   const raw = conf.ipam;
   if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
     throw invalidConfig('network configuration has no "ipam" object');
@@ -117,8 +117,7 @@ export function parseIpamConfig(conf: NetConf, env: Record<string, string | unde
   const ippools = o.ippools ?? [];
   if (!Array.isArray(ippools)) throw invalidConfig("ipam.ippools must be a list of SpiderIPPool objects");
 
-  const nodeName =
-    str(o, "nodeName") || env.NODE_NAME || env.KUBERNETES_NODE_NAME || (typeof hostName === "function" ? hostName() : hostName);
+  const nodeName = str(o, "nodeName") || env.NODE_NAME || env.KUBERNETES_NODE_NAME || hostName();
   if (!nodeName) throw new CniError(ErrorCode.InvalidConfig, "cannot tell this node's name: set ipam.nodeName or NODE_NAME");
 
   const multusName = str(o, "multusName");

@@ -70,28 +70,19 @@ export async function ipamAdd(req: CniRequest): Promise<CniResult> {
         hint: (pool) => tx.hint(pool.name, pool.fingerprint),
       });
       mark("planned");
-      tx.commit(
-        {
-          containerID: containerId,
-          ifname,
-          network: owner.network,
-          pod: owner.pod,
-          ips: planned.map((a) => recordedIP(a)),
-          created: owner.created,
-        },
-        prestaged,
-      );
+      const ips = planned.map(recordedIP);
+      tx.commit({ containerID: containerId, ifname, network: owner.network, pod: owner.pod, ips, created: owner.created }, prestaged);
       committed = true;
       mark("committed");
-      for (const a of planned) {
-        const ordinal = ordinalOf(a.pool, a.ip);
+      planned.forEach((a, i) => {
         // The scan started at the hint, so everything below this ordinal is
         // used; a static request says nothing about the addresses before it.
+        const { ordinal, fingerprint } = ips[i]!;
         const wasRequested = requested.some((r) => r.family === a.ip.family && r.value === a.ip.value);
-        if (ordinal !== undefined && !wasRequested) {
-          tx.setHint(a.pool.name, a.pool.fingerprint, ordinal + 1n);
+        if (ordinal !== undefined && fingerprint !== undefined && !wasRequested) {
+          tx.setHint(a.pool.name, fingerprint, BigInt(ordinal) + 1n);
         }
-      }
+      });
       return planned;
     });
     mark("unlocked");
