@@ -31,6 +31,9 @@ const REQUIRED: Record<CniCommand, readonly string[]> = {
 const CONTAINER_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 const MAX_CONTAINER_ID = 255;
 
+/** A container ID the spec allows (and so one the store may use as a file name). */
+export const isValidContainerId = (id: string): boolean => CONTAINER_ID.test(id) && id.length <= MAX_CONTAINER_ID;
+
 /** Spec rules for interface names: 1-15 bytes, not . or .., no / : or whitespace. */
 export function interfaceNameProblem(name: string): string | undefined {
   if (name.length === 0) return "is empty";
@@ -64,7 +67,7 @@ export function readCniEnv(env: Record<string, string | undefined>): CniEnv {
   }
 
   const containerId = env.CNI_CONTAINERID ?? "";
-  if (containerId !== "" && (!CONTAINER_ID.test(containerId) || containerId.length > MAX_CONTAINER_ID)) {
+  if (containerId !== "" && !isValidContainerId(containerId)) {
     throw new CniError(
       ErrorCode.InvalidEnvironment,
       "invalid CNI_CONTAINERID: must start with a letter or digit, hold only letters, digits, '_', '.', '-', and be at most 255 characters",

@@ -20,6 +20,7 @@
 // Everything happens under the store lock, so no plugin call runs meanwhile.
 import { copyFileSync, chmodSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmdirSync, unlinkSync, existsSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
+import { isValidContainerId } from "../../../lib/cni/env";
 import { CniError, ErrorCode } from "../../../lib/cni/errors";
 import { formatIP, parseIP } from "../../../lib/ip/address";
 import { rangeListContains } from "../../../lib/ip/range";
@@ -98,8 +99,6 @@ function list(dir: string): string[] {
   }
 }
 
-const CONTAINER_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
-
 function scanStore(l: StoreLayout): Scan {
   const scan: Scan = {
     records: new Map(),
@@ -137,7 +136,7 @@ function scanStore(l: StoreLayout): Scan {
       continue;
     }
     const st = lstatSync(dir);
-    if (!st.isDirectory() || id.startsWith(".") || !CONTAINER_ID.test(id)) {
+    if (!st.isDirectory() || id.startsWith(".") || !isValidContainerId(id)) {
       scan.unexpected.push({ file: dir, why: st.isDirectory() ? "not a container ID the plugin accepts" : "not a directory" });
       continue;
     }
@@ -386,7 +385,7 @@ function planRepair(l: StoreLayout, scan: Scan, pools: Pool[] | undefined, stamp
     try {
       safeName(containerID, "container ID");
       safeName(ifname, "interface name");
-      return CONTAINER_ID.test(containerID);
+      return isValidContainerId(containerID);
     } catch {
       return false;
     }
