@@ -16,7 +16,7 @@ import { checkPrivateDir } from "../store/store";
 import { PROJECT_VERSION } from "../version";
 import { parseYamlAll } from "../yaml";
 import type { Pool } from "./pool";
-import { decodePools, encodePools } from "./pool-codec";
+import { POOL_CODEC_VERSION, decodePools, encodePools } from "./pool-codec";
 import { parsePoolText } from "./pool-load";
 import { fnv1a64 } from "../hash";
 
@@ -113,10 +113,10 @@ function fileIdentity(file: string): string {
 /**
  * What the cached pools were made from, as one line of JSON (JSON escapes
  * newlines, so it stays one line whatever the file names hold): the build,
- * each file with its identity, and the inline pools.
+ * the cache encoding, each file with its identity, and the inline pools.
  */
 function cacheKey(files: string[], inline: unknown[]): string {
-  const parts: unknown[] = [PROJECT_VERSION];
+  const parts: unknown[] = [PROJECT_VERSION, POOL_CODEC_VERSION];
   for (const f of files) parts.push(f, fileIdentity(f));
   parts.push(inline);
   return JSON.stringify(parts);
