@@ -312,3 +312,22 @@ describe("CNI protocol", () => {
     });
   });
 });
+
+describe("pool cache", () => {
+  it("is written by the very first ADD, before dataDir exists", async () => {
+    const dataDir = join(box.root, "new", "data");
+    const first = cniOk(await box.add("pod-a", { ipam: { dataDir } }));
+    expect(addressesOf(first)).toEqual([masterV4(0), masterV6(0)]);
+    const cached = await readdir(join(dataDir, "cache"));
+    expect(cached).toHaveLength(1);
+    expect(cached[0]).toMatch(/^pools-[0-9a-f]{16}\.json$/);
+  });
+
+  it("follows an edited pool file at the next ADD", async () => {
+    expect(addressesOf(cniOk(await box.add("pod-a")))).toEqual([masterV4(0), masterV6(0)]);
+    const file = join(box.poolDir, "seed-pools.yaml");
+    const seed = await readFile(file, "utf8");
+    await writeFile(file, seed.replace("  gateway: 172.31.16.1\n", "  gateway: 172.31.16.1\n  excludeIPs: [172.31.28.17]\n"));
+    expect(addressesOf(cniOk(await box.add("pod-b")))).toEqual([masterV4(2), masterV6(1)]);
+  });
+});

@@ -42,6 +42,9 @@ export async function ipamAdd(req: CniRequest): Promise<CniResult> {
   mark("command");
   const cfg = ipamConfig(req);
   const request = readIpamRequest(req);
+  // The store first: opening it creates dataDir, where the pool cache lives,
+  // so even a node's very first ADD leaves the validated pools cached.
+  const store = openStore(cfg);
   const pools = await poolsFor(cfg);
   mark("pools");
   const selection = selectPools(pools, selectionContext(cfg, req.env.ifname, request));
@@ -49,7 +52,6 @@ export async function ipamAdd(req: CniRequest): Promise<CniResult> {
   const { containerId, ifname } = req.env;
   mark("selected");
 
-  const store = openStore(cfg);
   const owner = { containerID: containerId, ifname, network: cfg.network, pod: request.pod, created: new Date().toISOString() };
   // A repeated ADD (the record exists) needs no new files: nothing to stage.
   const fresh = !store.recorded(containerId, ifname);
