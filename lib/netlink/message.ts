@@ -61,7 +61,7 @@ export function decodeMessages(bytes: Uint8Array): NetlinkMessage[] {
       throw new Error(`malformed netlink message: length ${len} at offset ${offset} of ${bytes.length}`);
     }
     messages.push({ ...header, payload: bytes.subarray(offset + NLMSG_HDRLEN, offset + len) });
-    offset += align4(len);
+    offset += (len + 3) & ~3; // inline, not align4(): see lib/netlink/attr.ts
   }
   return messages;
 }
