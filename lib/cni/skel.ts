@@ -7,6 +7,7 @@ import { readCniEnv, type CniEnv } from "./env";
 import { convertResult, parseResult } from "./result";
 import type { CniResult } from "./types";
 import { LATEST_VERSION, parseVersion, requireSupportedVersion, requireVersionForCommand, SUPPORTED_VERSIONS } from "./version";
+import { isNameToken } from "../text";
 
 /** The network configuration on stdin. Plugin keys are read by each plugin. */
 export interface NetConf {
@@ -70,7 +71,7 @@ function checkConfShape(conf: NetConf, command: string): void {
   if (typeof conf.name !== "string" || conf.name === "") {
     throw new CniError(ErrorCode.InvalidConfig, 'network configuration needs a non-empty string "name"');
   }
-  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(conf.name) || conf.name.length > 253) {
+  if (!isNameToken(conf.name) || conf.name.length > 253) {
     throw new CniError(
       ErrorCode.InvalidConfig,
       `invalid network name ${JSON.stringify(conf.name)}: letters, digits, '_', '.', '-' only, starting with a letter or digit`,

@@ -6,9 +6,24 @@ export const LATEST_VERSION = "1.1.0";
 
 /** Parses "a.b.c" into a comparable tuple; undefined when malformed. */
 export function parseVersion(v: string): [number, number, number] | undefined {
-  const m = /^(\d+)\.(\d+)\.(\d+)$/.exec(v);
-  if (!m) return undefined;
-  return [Number(m[1]), Number(m[2]), Number(m[3])];
+  // /^(\d+)\.(\d+)\.(\d+)$/, as a loop (see lib/text.ts for why)
+  const parts: [number, number, number] = [0, 0, 0];
+  let part = 0;
+  let digits = 0;
+  let start = 0;
+  for (let i = 0; i <= v.length; i++) {
+    const c = i < v.length ? v.charCodeAt(i) : 46; // the end closes the last part like a '.'
+    if (c >= 48 && c <= 57) {
+      digits++;
+    } else if (c === 46 && digits > 0 && part < 3) {
+      parts[part++] = Number(v.slice(start, i));
+      digits = 0;
+      start = i + 1;
+    } else {
+      return undefined;
+    }
+  }
+  return part === 3 ? parts : undefined;
 }
 
 export function compareVersions(a: string, b: string): number {

@@ -3,6 +3,7 @@
 // reset would hand addresses out twice.
 import { CniError, ErrorCode } from "../cni/errors";
 import { formatIP, parseIP } from "../ip/address";
+import { isDigits, isDnsSubdomainName, isLowerHex } from "../text";
 
 export interface PodRef {
   namespace?: string;
@@ -61,9 +62,6 @@ export function canonicalAddress(text: string): string | undefined {
   return ip && formatIP(ip) === text ? text : undefined;
 }
 
-// A pool name as the schema allows it (DNS-1123), checked without loading the schema.
-const POOL_NAME = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
-
 function parseObject(text: string, file: string): Record<string, unknown> {
   let v: unknown;
   try {
@@ -90,12 +88,13 @@ export function parseAttachment(text: string, file: string): AttachmentRecord {
     if (canonicalAddress(e.address) === undefined || parseIP(e.address)!.family !== e.family) {
       throw damaged(file, `ips holds ${JSON.stringify(e.address.slice(0, 100))}, not a canonical IPv${e.family} address`);
     }
-    if (!POOL_NAME.test(e.pool)) throw damaged(file, `ips names pool ${JSON.stringify(e.pool.slice(0, 100))}, not a pool name`);
+    // A pool name as the schema allows it (DNS-1123), checked without loading the schema.
+    if (!isDnsSubdomainName(e.pool)) throw damaged(file, `ips names pool ${JSON.stringify(e.pool.slice(0, 100))}, not a pool name`);
     if (seen.has(e.address)) throw damaged(file, `ips lists ${e.address} twice`);
     seen.add(e.address);
     // Only a hint's inputs: a malformed one is dropped (DEL then loads the pools), never fatal.
-    if (e.ordinal !== undefined && !(isStr(e.ordinal) && /^\d{1,40}$/.test(e.ordinal))) delete e.ordinal;
-    if (e.fingerprint !== undefined && !(isStr(e.fingerprint) && /^[0-9a-f]{16}$/.test(e.fingerprint))) delete e.fingerprint;
+    if (e.ordinal !== undefined && !(isStr(e.ordinal) && e.ordinal.length <= 40 && isDigits(e.ordinal))) delete e.ordinal;
+    if (e.fingerprint !== undefined && !(isStr(e.fingerprint) && isLowerHex(e.fingerprint, 16))) delete e.fingerprint;
   }
   if (o.pod !== undefined && (typeof o.pod !== "object" || o.pod === null)) throw damaged(file, "pod is not an object");
   if (o.pod === undefined) o.pod = {};

@@ -18,6 +18,7 @@ import { CniError, ErrorCode } from "../cni/errors";
 import { discardStaged, fsyncDir, publishFile, stageFiles, type StagedFile } from "./atomic";
 import { safeName, storeLayout, TEMP_PREFIX, type StoreLayout } from "./layout";
 import { damaged, parseAttachment, parseClaim, type AttachmentRecord, type ClaimRecord } from "./records";
+import { isDigits } from "../text";
 
 export interface StoreLock {
   release(): void;
@@ -255,7 +256,7 @@ export class StoreTx {
     const text = readIfExists(join(this.layout.hints, safeName(pool, "pool name")));
     if (!text) return 0n;
     const [fp, ord] = text.trim().split(" ");
-    if (fp !== fingerprint || !ord || !/^\d+$/.test(ord)) return 0n;
+    if (fp !== fingerprint || !ord || !isDigits(ord)) return 0n;
     return BigInt(ord);
   }
 
