@@ -24,22 +24,34 @@ export function familyMax(f: Family): bigint {
   return (1n << BigInt(familyBits(f))) - 1n;
 }
 
-const V4_RE = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
-const HEX_GROUP_RE = /^[0-9a-fA-F]{1,4}$/;
-const DECIMAL_RE = /^(0|[1-9]\d*)$/;
+// The parsers check characters in plain loops, not with regular expressions:
+// a plugin process parses a few addresses and exits, and compiling a regular
+// expression on its first use cost more than the parse (see lib/text.ts).
 
-function parseV4(text: string): bigint | undefined {
-  const m = V4_RE.exec(text);
-  if (!m) return undefined;
-  let value = 0n;
-  for (const octet of m.slice(1)) {
-    // "010" is octal to inet_aton but decimal to others: refuse the ambiguity.
-    if (!DECIMAL_RE.test(octet)) return undefined;
-    const n = Number(octet);
-    if (n > 255) return undefined;
-    value = (value << 8n) | BigInt(n);
+/** "0" or a decimal number without leading zeros, else -1. */
+function canonicalDecimal(text: string): number {
+  if (text.length === 0 || (text.length > 1 && text.charCodeAt(0) === 48)) return -1;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 48 || c > 57) return -1;
   }
-  return value;
+  return Number(text);
+}
+
+/** Dotted quad, each octet 0-255 in decimal without leading zeros. */
+function parseV4(text: string): bigint | undefined {
+  const octets = text.split(".");
+  if (octets.length !== 4) return undefined;
+  let value = 0;
+  for (let i = 0; i < 4; i++) {
+    const octet = octets[i]!;
+    // "010" is octal to inet_aton but decimal to others: refuse the ambiguity.
+    if (octet.length > 3) return undefined;
+    const n = canonicalDecimal(octet);
+    if (n < 0 || n > 255) return undefined;
+    value = value * 256 + n;
+  }
+  return BigInt(value);
 }
 
 /** Parses the 16-bit groups of one side of "::"; an IPv4 tail counts as two groups. */
@@ -53,18 +65,23 @@ function parseV6Groups(side: string, allowV4Tail: boolean): number[] | undefined
       const v4 = parseV4(part);
       if (v4 === undefined) return undefined;
       groups.push(Number(v4 >> 16n), Number(v4 & 0xffffn));
-    } else if (HEX_GROUP_RE.test(part)) {
-      groups.push(parseInt(part, 16));
     } else {
-      return undefined;
+      // one to four hex digits
+      if (part.length === 0 || part.length > 4) return undefined;
+      for (let k = 0; k < part.length; k++) {
+        const c = part.charCodeAt(k);
+        if (!((c >= 48 && c <= 57) || (c >= 97 && c <= 102) || (c >= 65 && c <= 70))) return undefined;
+      }
+      groups.push(parseInt(part, 16));
     }
   }
   return groups;
 }
 
 function parseV6(text: string): bigint | undefined {
-  // Zone ids ("%eth0") are refused: a pool address has no link scope.
-  if (!/^[0-9a-fA-F:.]+$/.test(text)) return undefined;
+  // Every character is checked by the group parsers (hex digits, or the
+  // digits and dots of an IPv4 tail), so zone ids ("%eth0") are refused: a
+  // pool address has no link scope.
   const halves = text.split("::");
   if (halves.length > 2) return undefined;
   let groups: number[];
@@ -74,7 +91,9 @@ function parseV6(text: string): bigint | undefined {
     if (!head || !tail) return undefined;
     const missing = 8 - head.length - tail.length;
     if (missing < 1) return undefined;
-    groups = [...head, ...new Array<number>(missing).fill(0), ...tail];
+    groups = head; // head, the zero groups "::" stands for, tail (loops, not spreads: see above)
+    for (let k = 0; k < missing; k++) groups.push(0);
+    for (let k = 0; k < tail.length; k++) groups.push(tail[k]!);
   } else {
     const all = parseV6Groups(text, true);
     if (!all || all.length !== 8) return undefined;
@@ -160,9 +179,8 @@ export function parseCidr(text: string): { cidr: Cidr; ip: IPAddr } | undefined 
   if (slash < 0) return undefined;
   const ip = parseIP(text.slice(0, slash));
   const prefixText = text.slice(slash + 1);
-  if (!ip || !DECIMAL_RE.test(prefixText)) return undefined;
-  const prefix = Number(prefixText);
-  if (prefix > familyBits(ip.family)) return undefined;
+  const prefix = canonicalDecimal(prefixText);
+  if (!ip || prefix < 0 || prefix > familyBits(ip.family)) return undefined;
   const base = ip.value & ~hostMask(ip.family, prefix);
   return { cidr: { family: ip.family, base, prefix }, ip };
 }

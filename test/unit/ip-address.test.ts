@@ -199,3 +199,98 @@ describe("cidr helpers", () => {
     expect(cidrsOverlap(c(a), c(b))).toBe(want);
   });
 });
+
+/**
+ * The parser as it was written with regular expressions, before they became
+ * character loops (for start-up cost): the loops must accept and refuse
+ * exactly what it did.
+ */
+function regexParseIP(text: string): { family: 4 | 6; value: bigint } | undefined {
+  const parseV4 = (t: string): bigint | undefined => {
+    const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(t);
+    if (!m) return undefined;
+    let value = 0n;
+    for (const octet of m.slice(1)) {
+      if (!/^(0|[1-9]\d*)$/.test(octet) || Number(octet) > 255) return undefined;
+      value = (value << 8n) | BigInt(Number(octet));
+    }
+    return value;
+  };
+  const groupsOf = (side: string, v4Tail: boolean): number[] | undefined => {
+    if (side === "") return [];
+    const parts = side.split(":");
+    const groups: number[] = [];
+    for (let i = 0; i < parts.length; i++) {
+      const part = parts[i]!;
+      if (v4Tail && i === parts.length - 1 && part.includes(".")) {
+        const v4 = parseV4(part);
+        if (v4 === undefined) return undefined;
+        groups.push(Number(v4 >> 16n), Number(v4 & 0xffffn));
+      } else if (/^[0-9a-fA-F]{1,4}$/.test(part)) groups.push(parseInt(part, 16));
+      else return undefined;
+    }
+    return groups;
+  };
+  if (!text.includes(":")) {
+    const v = parseV4(text);
+    return v === undefined ? undefined : { family: 4, value: v };
+  }
+  if (!/^[0-9a-fA-F:.]+$/.test(text)) return undefined;
+  const halves = text.split("::");
+  if (halves.length > 2) return undefined;
+  let groups: number[];
+  if (halves.length === 2) {
+    const head = groupsOf(halves[0]!, false);
+    const tail = groupsOf(halves[1]!, true);
+    if (!head || !tail || 8 - head.length - tail.length < 1) return undefined;
+    groups = [...head, ...new Array<number>(8 - head.length - tail.length).fill(0), ...tail];
+  } else {
+    const all = groupsOf(text, true);
+    if (!all || all.length !== 8) return undefined;
+    groups = all;
+  }
+  let value = 0n;
+  for (const g of groups) value = (value << 16n) | BigInt(g);
+  return { family: 6, value };
+}
+
+describe("parseIP and parseCidr without regular expressions", () => {
+  const alphabet = "0123456789abcdefABCDEFg:.%/ -\u0663";
+  const seeds = ["172.31.28.16", "0.0.0.0", "255.255.255.255", "2406:da1e:c4:ed01:c57d::", "::ffff:1.2.3.4", "::", "1:2:3:4:5:6:7:8", "fe80::1", "10.0.0.0/24", "fd00::/64"];
+
+  /** A real address or CIDR with one or two characters changed, dropped or added; or noise. */
+  function nearMiss(next: () => number, i: number): string {
+    if (i % 2 === 1) {
+      let s = "";
+      for (let k = next() % 20; k > 0; k--) s += alphabet[next() % 17]!; // digits, a-f, A, ':' mostly
+      return s;
+    }
+    let s = seeds[next() % seeds.length]!;
+    for (let k = 0; k <= next() % 2; k++) {
+      const at = next() % (s.length + 1);
+      const ch = alphabet[next() % alphabet.length]!;
+      const op = next() % 3;
+      s = op === 0 ? s.slice(0, at) + ch + s.slice(at + 1) : op === 1 ? s.slice(0, at) + s.slice(at + 1) : s.slice(0, at) + ch + s.slice(at);
+    }
+    return s;
+  }
+
+  it("accept and refuse exactly what the regex formulation did, on 30,000 near-miss strings", () => {
+    const next = rng(99);
+    let accepted = 0;
+    for (let i = 0; i < 30000; i++) {
+      const s = nearMiss(next, i);
+      const expected = regexParseIP(s);
+      expect(parseIP(s), JSON.stringify(s)).toEqual(expected);
+      if (expected) accepted++;
+      const slash = s.indexOf("/");
+      if (slash >= 0) {
+        const ip = regexParseIP(s.slice(0, slash));
+        const prefix = s.slice(slash + 1);
+        const ok = ip !== undefined && /^(0|[1-9]\d*)$/.test(prefix) && Number(prefix) <= (ip.family === 4 ? 32 : 128);
+        expect(parseCidr(s) !== undefined, JSON.stringify(s)).toBe(ok);
+      }
+    }
+    expect(accepted).toBeGreaterThan(3000);
+  });
+});
