@@ -51,3 +51,15 @@ export function isDnsSubdomainName(text: string): boolean {
   }
   return true;
 }
+
+/** Whether text holds '/', ':', NUL, U+0085 or anything /\s/ matches: what no interface name may hold. */
+export function hasSlashColonNulOrSpace(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 47 || c === 58 || c === 0 || c === 0x85) return true;
+    // ECMAScript white space and line terminators
+    if (c === 32 || (c >= 9 && c <= 13) || c === 0xa0 || c === 0x1680 || (c >= 0x2000 && c <= 0x200a)) return true;
+    if (c === 0x2028 || c === 0x2029 || c === 0x202f || c === 0x205f || c === 0x3000 || c === 0xfeff) return true;
+  }
+  return false;
+}

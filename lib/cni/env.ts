@@ -3,7 +3,7 @@
 import { CniError, ErrorCode } from "./errors";
 import { parseCniArgs, type CniArgs } from "./args";
 import { utf8Length } from "../utf8";
-import { isNameToken } from "../text";
+import { hasSlashColonNulOrSpace, isNameToken } from "../text";
 
 export const COMMANDS = ["ADD", "DEL", "CHECK", "VERSION", "GC", "STATUS"] as const;
 export type CniCommand = (typeof COMMANDS)[number];
@@ -39,14 +39,7 @@ export function interfaceNameProblem(name: string): string | undefined {
   if (name.length === 0) return "is empty";
   if (utf8Length(name) > 15) return "is longer than 15 bytes";
   if (name === "." || name === "..") return "may not be . or ..";
-  for (let i = 0; i < name.length; i++) {
-    const c = name.charCodeAt(i);
-    // '/', ':', NUL, U+0085, and what /\s/ matches (ECMAScript white space and line terminators)
-    const space =
-      c === 32 || (c >= 9 && c <= 13) || c === 0xa0 || c === 0x1680 || (c >= 0x2000 && c <= 0x200a) ||
-      c === 0x2028 || c === 0x2029 || c === 0x202f || c === 0x205f || c === 0x3000 || c === 0xfeff;
-    if (c === 47 || c === 58 || c === 0 || c === 0x85 || space) return "may not contain '/', ':', NUL or whitespace";
-  }
+  if (hasSlashColonNulOrSpace(name)) return "may not contain '/', ':', NUL or whitespace";
   return undefined;
 }
 

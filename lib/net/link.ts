@@ -8,6 +8,7 @@ import { buildPayload, type NetlinkMessage } from "../netlink/message";
 import type { NetlinkSocket } from "../netlink/socket";
 import { decodeIfInfoMsg, encodeIfInfoMsg, IFINFOMSG_LEN } from "../netlink/structs";
 import { Errno } from "../sys/errno";
+import { hasSlashColonNulOrSpace } from "../text";
 
 export type IpvlanMode = "l2" | "l3" | "l3s";
 export const IPVLAN_MODES: readonly IpvlanMode[] = ["l2", "l3", "l3s"];
@@ -50,8 +51,8 @@ export function assertValidLinkName(name: string): void {
         ? `longer than ${IFNAMSIZ - 1} bytes`
         : name === "." || name === ".."
           ? "reserved"
-          : /[/:\s]/.test(name)
-            ? "contains '/', ':' or whitespace"
+          : hasSlashColonNulOrSpace(name)
+            ? "contains '/', ':', NUL or whitespace"
             : "";
   if (why) throw new CniError(ErrorCode.InvalidConfig, `invalid interface name "${name}": ${why}`);
 }

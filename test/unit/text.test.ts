@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { parseVersion } from "../../lib/cni/version";
 import { interfaceNameProblem } from "../../lib/cni/env";
-import { isDigits, isDnsSubdomainName, isLowerHex, isNameToken } from "../../lib/text";
+import { hasSlashColonNulOrSpace, isDigits, isDnsSubdomainName, isLowerHex, isNameToken } from "../../lib/text";
 
 // Each loop replaced a regular expression on the plugins' call path (for
 // start-up cost); here each must agree with that expression on every input.
@@ -52,6 +52,7 @@ const cases: [string, (s: string) => unknown, (s: string) => unknown][] = [
   ["isLowerHex(16)", (s) => isLowerHex(s, 16), (s) => /^[0-9a-f]{16}$/.test(s)],
   ["isNameToken", isNameToken, (s) => /^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(s)],
   ["isDnsSubdomainName", isDnsSubdomainName, (s) => /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(s)],
+  ["hasSlashColonNulOrSpace", hasSlashColonNulOrSpace, (s) => /[/:\s\0\u0085]/.test(s)],
   ["parseVersion", parseVersion, versionRe],
   ["interfaceNameProblem (characters)", (s) => interfaceNameProblem(s) === "may not contain '/', ':', NUL or whitespace", (s) => {
     // the earlier checks (length, "." and "..") come first and are unchanged
