@@ -1,6 +1,6 @@
-// IP address text <-> bytes, just what netlink attributes need (kept here so
-// the netlink layer depends on nothing outside lib/netlink, lib/sys and lib/cni).
+// IP address text <-> bytes, just what netlink attributes need.
 import { CniError, ErrorCode } from "../cni/errors";
+import { formatIP, parseCidr as parseTextCidr, parseIP } from "../ip/address";
 import { AF_INET, AF_INET6 } from "./constants";
 
 export type IpFamily = 4 | 6;
@@ -19,65 +19,35 @@ export const ipFamilyOf = (af: number): IpFamily => (af === AF_INET ? 4 : 6);
 
 const invalid = (what: string, text: string) => new CniError(ErrorCode.InvalidConfig, `invalid ${what} "${text}"`);
 
-function parseIPv4(text: string): Uint8Array | undefined {
-  const parts = text.split(".");
-  if (parts.length !== 4) return undefined;
-  const bytes = new Uint8Array(4);
-  for (let i = 0; i < 4; i++) {
-    const part = parts[i]!;
-    // No leading zeros: "010" is octal to some parsers and decimal to others.
-    if (!/^(0|[1-9]\d{0,2})$/.test(part)) return undefined;
-    const n = Number(part);
-    if (n > 255) return undefined;
-    bytes[i] = n;
+// Text is parsed and formatted by lib/ip (one strict parser for the whole
+// project); here only the conversion between its numbers and netlink's bytes.
+
+/** Big-endian bytes of an address value: 4 for IPv4, 16 for IPv6. */
+function toBytes(family: IpFamily, value: bigint): Uint8Array {
+  const bytes = new Uint8Array(family === 4 ? 4 : 16);
+  // 32 bits at a time: a few BigInt operations instead of one per byte.
+  for (let word = bytes.length / 4 - 1, rest = value; word >= 0; word--, rest >>= 32n) {
+    const w = Number(rest & 0xffffffffn);
+    bytes[word * 4] = w >>> 24;
+    bytes[word * 4 + 1] = (w >>> 16) & 0xff;
+    bytes[word * 4 + 2] = (w >>> 8) & 0xff;
+    bytes[word * 4 + 3] = w & 0xff;
   }
   return bytes;
 }
 
-function parseGroups(text: string): number[] | undefined {
-  if (text === "") return [];
-  const groups: number[] = [];
-  const parts = text.split(":");
-  for (let i = 0; i < parts.length; i++) {
-    const part = parts[i]!;
-    if (i === parts.length - 1 && part.includes(".")) {
-      const v4 = parseIPv4(part); // embedded IPv4 in the last 32 bits
-      if (!v4) return undefined;
-      groups.push((v4[0]! << 8) | v4[1]!, (v4[2]! << 8) | v4[3]!);
-    } else if (/^[0-9a-fA-F]{1,4}$/.test(part)) {
-      groups.push(parseInt(part, 16));
-    } else {
-      return undefined;
-    }
+function fromBytes(bytes: Uint8Array): bigint {
+  let value = 0n;
+  for (let i = 0; i < bytes.length; i += 4) {
+    const w = ((bytes[i]! << 24) | (bytes[i + 1]! << 16) | (bytes[i + 2]! << 8) | bytes[i + 3]!) >>> 0;
+    value = (value << 32n) | BigInt(w);
   }
-  return groups;
-}
-
-function parseIPv6(text: string): Uint8Array | undefined {
-  const halves = text.split("::");
-  if (halves.length > 2) return undefined;
-  const head = parseGroups(halves[0]!);
-  const tail = halves.length === 2 ? parseGroups(halves[1]!) : [];
-  if (!head || !tail) return undefined;
-  const count = head.length + tail.length;
-  if (halves.length === 1 ? count !== 8 : count > 7) return undefined;
-  if (halves.length === 2 && head.length > 0 && halves[0]!.includes(".")) return undefined;
-  const groups = [...head, ...new Array<number>(8 - count).fill(0), ...tail];
-  const bytes = new Uint8Array(16);
-  groups.forEach((g, i) => {
-    bytes[2 * i] = g >> 8;
-    bytes[2 * i + 1] = g & 0xff;
-  });
-  return bytes;
+  return value;
 }
 
 export function tryParseIp(text: string): IpBytes | undefined {
-  if (text.includes(":")) {
-    const bytes = parseIPv6(text);
-    return bytes && { family: 6, bytes };
-  }
-  const bytes = parseIPv4(text);
-  return bytes && { family: 4, bytes };
+  const ip = parseIP(text);
+  return ip && { family: ip.family, bytes: toBytes(ip.family, ip.value) };
 }
 
 /** Parses a dotted IPv4 or any valid IPv6 text form (no zone). */
@@ -89,40 +59,15 @@ export function parseIp(text: string): IpBytes {
 
 /** "10.0.0.0/8", "fd00::/64"; host bits are kept as given. */
 export function parseCidr(text: string): Cidr {
-  const slash = text.indexOf("/");
-  if (slash === -1) throw invalid("CIDR", text);
-  const ip = tryParseIp(text.slice(0, slash));
-  const prefixText = text.slice(slash + 1);
-  if (!ip || !/^(0|[1-9]\d{0,2})$/.test(prefixText)) throw invalid("CIDR", text);
-  const prefix = Number(prefixText);
-  if (prefix > ip.bytes.length * 8) throw invalid("CIDR", text);
-  return { ...ip, prefix };
+  const parsed = parseTextCidr(text);
+  if (!parsed) throw invalid("CIDR", text);
+  return { family: parsed.ip.family, bytes: toBytes(parsed.ip.family, parsed.ip.value), prefix: parsed.cidr.prefix };
 }
 
 /** Canonical text: dotted IPv4, RFC 5952 IPv6 (lower case, longest zero run as ::). */
 export function formatIp(bytes: Uint8Array): string {
-  if (bytes.length === 4) return bytes.join(".");
-  if (bytes.length !== 16) throw new Error(`not an IP address: ${bytes.length} bytes`);
-  const groups: number[] = [];
-  for (let i = 0; i < 16; i += 2) groups.push((bytes[i]! << 8) | bytes[i + 1]!);
-  if (groups.slice(0, 5).every((g) => g === 0) && groups[5] === 0xffff) {
-    return `::ffff:${bytes.subarray(12).join(".")}`;
-  }
-  let bestStart = -1;
-  let bestLen = 1; // a single zero group is not compressed
-  for (let i = 0; i < 8; ) {
-    if (groups[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && groups[j] === 0) j++;
-    if (j - i > bestLen) [bestStart, bestLen] = [i, j - i];
-    i = j;
-  }
-  const hex = (gs: number[]) => gs.map((g) => g.toString(16)).join(":");
-  if (bestStart === -1) return hex(groups);
-  return `${hex(groups.slice(0, bestStart))}::${hex(groups.slice(bestStart + bestLen))}`;
+  if (bytes.length !== 4 && bytes.length !== 16) throw new Error(`not an IP address: ${bytes.length} bytes`);
+  return formatIP({ family: bytes.length === 4 ? 4 : 6, value: fromBytes(bytes) });
 }
 
 /** Directed broadcast of an IPv4 network (all host bits set). */
