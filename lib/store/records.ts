@@ -45,13 +45,23 @@ export interface ClaimRecord {
   created: string;
 }
 
+/** A store file that does not parse as what its place says; `reason` is the short why (for `store check`). */
+export class StoreDamage extends CniError {
+  constructor(
+    readonly file: string,
+    readonly reason: string,
+  ) {
+    super(
+      ErrorCode.IoFailure,
+      `store file ${file} is damaged (${reason}); it is left as is so that no address is given twice: ` +
+        "run `spiderpool-ipam store check` to list the damage and `spiderpool-ipam store repair` to set damaged files aside " +
+        "and rebuild what their neighbours prove (see README, \"The store\")",
+    );
+  }
+}
+
 export function damaged(file: string, why: string): CniError {
-  return new CniError(
-    ErrorCode.IoFailure,
-    `store file ${file} is damaged (${why}); it is left as is so that no address is given twice: ` +
-      "run `spiderpool-ipam store check` to list the damage and `spiderpool-ipam store repair` to set damaged files aside " +
-      "and rebuild what their neighbours prove (see README, \"The store\")",
-  );
+  return new StoreDamage(file, why);
 }
 
 const isStr = (v: unknown): v is string => typeof v === "string";

@@ -29,7 +29,7 @@ import type { Pool } from "../../../lib/ipam/pool";
 import { loadPools } from "../../../lib/ipam/pool-source";
 import { fsyncDir, writeFileAtomic } from "../../../lib/store/atomic";
 import { safeName, storeLayout, TEMP_PREFIX, type StoreLayout } from "../../../lib/store/layout";
-import { canonicalAddress, parseClaim, type AttachmentRecord, type ClaimRecord } from "../../../lib/store/records";
+import { canonicalAddress, parseClaim, StoreDamage, type AttachmentRecord, type ClaimRecord } from "../../../lib/store/records";
 import { checkPrivateDir, readAttachmentAt, STRAY_CACHE_AGE_MS } from "../../../lib/store/store";
 import { lockFile } from "../../../lib/sys/flock";
 import { flag, type ParsedArgs } from "./args";
@@ -88,7 +88,7 @@ interface Scan {
 const errMsg = (e: unknown) => (e instanceof CniError ? e.message : (e as Error).message);
 
 /** The reason parse* gave, without the advice around it. */
-const reasonOf = (e: unknown) => /is damaged \((.*?)\); it is left/.exec(errMsg(e))?.[1] ?? errMsg(e);
+const reasonOf = (e: unknown) => (e instanceof StoreDamage ? e.reason : errMsg(e));
 
 function list(dir: string): string[] {
   try {
