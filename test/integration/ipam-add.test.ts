@@ -331,3 +331,26 @@ describe("pool cache", () => {
     expect(addressesOf(cniOk(await box.add("pod-b")))).toEqual([masterV4(2), masterV6(1)]);
   });
 });
+
+describe("no JIT compilation in a plugin call", () => {
+  // A plugin process lives ~10 ms: every function JavaScriptCore compiles costs
+  // it CPU it never earns back, and once it used the JIT its exit is slower
+  // (README "Performance"). BUN_JSC_reportCompileTimes prints a line per compile.
+  const REPORT = { BUN_JSC_reportCompileTimes: "1" };
+
+  it("an ADD and a DEL compile nothing (warm pool cache, as on a running node)", async () => {
+    cniOk(await box.add("pod-a"));
+    const add = await box.add("pod-b", { env: REPORT });
+    cniOk(add);
+    expect(add.stderr).not.toContain("Optimized");
+    const del = await box.del("pod-b", { env: REPORT });
+    expect(del.code).toBe(0);
+    expect(del.stderr).not.toContain("Optimized");
+  });
+
+  it("control: the report does show compiles where there are some (validating pools from scratch)", async () => {
+    const out = await box.cli(["validate", join(box.poolDir, "seed-pools.yaml")], REPORT);
+    expect(out.code, out.stderr).toBe(0);
+    expect(out.stderr).toContain("Optimized");
+  });
+});
