@@ -1,10 +1,31 @@
-// The one module that touches libc through bun:ffi. Everything above it gets
+// The one module that touches libc through Bun's FFI. Everything above it gets
 // small typed wrappers that throw SysError instead of returning -1.
 // libc is opened lazily; opening it with every symbol costs ~0.2 ms, loading
 // node:fs instead costs a Bun executable ~1.9 ms (measured), which is why the
 // plugins' call paths do their file work through lib/sys/fs.ts over these.
-import { dlopen, FFIType, read } from "bun:ffi";
 import { errnoMessage, errnoName, Errno } from "./errno";
+
+/**
+ * Bun's native FFI object, the one the bun:ffi module wraps. Importing
+ * bun:ffi costs a plugin process ~0.2-0.3 ms (its JavaScript is compiled
+ * and run at every start, measured); this object is already there. It takes
+ * argument and return types as bun:ffi's FFIType numbers (FFI_TYPE below,
+ * the values of Bun 1.4.5, which package.json pins exactly) and, like
+ * bun:ffi, JavaScript strings for `cstring` and typed arrays or null for
+ * `ptr`. The executable embeds the Bun it was built with, so this cannot
+ * meet another Bun at run time; a Bun upgrade that changed it would fail
+ * every test that runs an executable.
+ */
+interface NativeFFI {
+  dlopen<S extends Record<string, { args: number[]; returns: number }>>(
+    path: string,
+    symbols: S,
+  ): { symbols: { [K in keyof S]: (...args: any[]) => any } };
+  read: { i32(ptr: number, offset: number): number };
+}
+const ffi = (Bun as unknown as { FFI: NativeFFI }).FFI;
+const FFI_TYPE = { i32: 5, u32: 6, i64: 7, u64: 8, ptr: 12, cstring: 14, i64_fast: 15 } as const;
+const { i32, u32, i64, u64, ptr, cstring, i64_fast } = FFI_TYPE;
 
 export const O_RDONLY = 0;
 export const O_WRONLY = 1;
@@ -43,31 +64,31 @@ export class SysError extends Error {
 }
 
 function load() {
-  return dlopen("libc.so.6", {
-    open: { args: ["cstring", "i32", "u32"], returns: "i32" },
-    close: { args: ["i32"], returns: "i32" },
-    socket: { args: ["i32", "i32", "i32"], returns: "i32" },
-    bind: { args: ["i32", "ptr", "u32"], returns: "i32" },
-    setsockopt: { args: ["i32", "i32", "i32", "ptr", "u32"], returns: "i32" },
-    send: { args: ["i32", "ptr", "u64", "i32"], returns: FFIType.i64_fast },
-    recv: { args: ["i32", "ptr", "u64", "i32"], returns: FFIType.i64_fast },
-    setns: { args: ["i32", "i32"], returns: "i32" },
-    flock: { args: ["i32", "i32"], returns: "i32" },
-    read: { args: ["i32", "ptr", "u64"], returns: FFIType.i64_fast },
-    write: { args: ["i32", "ptr", "u64"], returns: FFIType.i64_fast },
-    pwrite: { args: ["i32", "ptr", "u64", "i64"], returns: FFIType.i64_fast },
-    fsync: { args: ["i32"], returns: "i32" },
-    rename: { args: ["cstring", "cstring"], returns: "i32" },
-    unlink: { args: ["cstring"], returns: "i32" },
-    rmdir: { args: ["cstring"], returns: "i32" },
-    mkdir: { args: ["cstring", "u32"], returns: "i32" },
-    access: { args: ["cstring", "i32"], returns: "i32" },
-    statx: { args: ["i32", "cstring", "i32", "u32", "ptr"], returns: "i32" },
-    getdents64: { args: ["i32", "ptr", "u64"], returns: FFIType.i64_fast },
-    gethostname: { args: ["ptr", "u64"], returns: "i32" },
-    sigaction: { args: ["i32", "ptr", "ptr"], returns: "i32" },
-    setitimer: { args: ["i32", "ptr", "ptr"], returns: "i32" },
-    __errno_location: { args: [], returns: "ptr" },
+  return ffi.dlopen("libc.so.6", {
+    open: { args: [cstring, i32, u32], returns: i32 },
+    close: { args: [i32], returns: i32 },
+    socket: { args: [i32, i32, i32], returns: i32 },
+    bind: { args: [i32, ptr, u32], returns: i32 },
+    setsockopt: { args: [i32, i32, i32, ptr, u32], returns: i32 },
+    send: { args: [i32, ptr, u64, i32], returns: i64_fast },
+    recv: { args: [i32, ptr, u64, i32], returns: i64_fast },
+    setns: { args: [i32, i32], returns: i32 },
+    flock: { args: [i32, i32], returns: i32 },
+    read: { args: [i32, ptr, u64], returns: i64_fast },
+    write: { args: [i32, ptr, u64], returns: i64_fast },
+    pwrite: { args: [i32, ptr, u64, i64], returns: i64_fast },
+    fsync: { args: [i32], returns: i32 },
+    rename: { args: [cstring, cstring], returns: i32 },
+    unlink: { args: [cstring], returns: i32 },
+    rmdir: { args: [cstring], returns: i32 },
+    mkdir: { args: [cstring, u32], returns: i32 },
+    access: { args: [cstring, i32], returns: i32 },
+    statx: { args: [i32, cstring, i32, u32, ptr], returns: i32 },
+    getdents64: { args: [i32, ptr, u64], returns: i64_fast },
+    gethostname: { args: [ptr, u64], returns: i32 },
+    sigaction: { args: [i32, ptr, ptr], returns: i32 },
+    setitimer: { args: [i32, ptr, ptr], returns: i32 },
+    __errno_location: { args: [], returns: ptr },
   }).symbols;
 }
 
@@ -81,7 +102,7 @@ let symbols: ReturnType<typeof load> | undefined;
 /** errno of the call that just failed; must be read before any other libc call on this thread. */
 function lastErrno(): number {
   const where = (symbols ??= load()).__errno_location();
-  return where === null ? 0 : read.i32(where, 0);
+  return where === null ? 0 : ffi.read.i32(where, 0);
 }
 
 /** After a call returned -1: throws SysError, except for EINTR (the caller then retries). */
