@@ -2,7 +2,7 @@
 // stateDir (on /run: it vanishes at reboot together with the routes and
 // rules it describes). Written before the node is changed, so a DEL after a
 // crash still knows what to remove; DEL removes exactly what is listed.
-import { listDir, makeDirs, readText, removeDir, unlinkPath } from "../sys/fs";
+import { listDir, makeDirs, readText, removeDir, unlinkQuietly } from "../sys/fs";
 import { joinPath as join } from "../sys/path";
 import { writeFileAtomic } from "../store/atomic";
 import { safeName } from "../store/layout";
@@ -35,11 +35,7 @@ export function readState(stateDir: string, containerID: string, ifname: string)
 
 /** Removes one attachment's record; true when no other interface of the container has one. */
 export function removeState(stateDir: string, containerID: string, ifname: string): boolean {
-  try {
-    unlinkPath(fileOf(stateDir, containerID, ifname));
-  } catch {
-    /* already gone */
-  }
+  unlinkQuietly(fileOf(stateDir, containerID, ifname)); // or already gone
   const dir = dirOf(stateDir, containerID);
   let left: string[] = [];
   try {

@@ -1,7 +1,7 @@
 // Crash-safe file writes: a reader sees the old file or the new one, never a
 // torn one, and a completed write survives power loss (temp, fsync, rename,
 // fsync of the directory).
-import { O_CREAT, O_DIRECTORY, O_EXCL, O_RDONLY, O_WRONLY, closeFile, fsyncFile, openFile, renamePath, unlinkPath, writeAll } from "../sys/fs";
+import { O_CREAT, O_DIRECTORY, O_EXCL, O_RDONLY, O_WRONLY, closeFile, fsyncFile, openFile, renamePath, unlinkQuietly, writeAll } from "../sys/fs";
 import { baseName, dirName, joinPath } from "../sys/path";
 
 let counter = 0;
@@ -17,14 +17,6 @@ export function fsyncDir(dir: string): void {
     fsyncFile(fd);
   } finally {
     closeFile(fd);
-  }
-}
-
-function unlinkQuietly(path: string): void {
-  try {
-    unlinkPath(path);
-  } catch {
-    /* already gone */
   }
 }
 
@@ -76,7 +68,9 @@ export function publishFile(staged: StagedFile): void {
 }
 
 /** Drops a staged file that will not be published. */
-export const discardStaged = (staged: StagedFile): void => unlinkQuietly(staged.tmp);
+export function discardStaged(staged: StagedFile): void {
+  unlinkQuietly(staged.tmp);
+}
 
 /**
  * Writes `data` to `path` atomically. `durable: false` skips the fsyncs for

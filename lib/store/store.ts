@@ -12,7 +12,7 @@
 // without a durable record naming it, so nothing is lost or given twice.
 // Temp files of a killed writer are removed by DEL (its container's directory)
 // and GC (everywhere); listings never read them.
-import { exists, isMissing, listDir, lstatPath, makeDir, makeDirs, overwriteStart, readTextIfExists, removeDir, unlinkPath } from "../sys/fs";
+import { exists, isMissing, listDir, lstatPath, makeDirIfMissing, makeDirs, overwriteStart, readTextIfExists, removeDir, unlinkPath, unlinkQuietly } from "../sys/fs";
 import { joinPath as join } from "../sys/path";
 import { CniError, ErrorCode } from "../cni/errors";
 import { discardStaged, fsyncDir, publishFile, stageFiles, type StagedFile } from "./atomic";
@@ -94,12 +94,10 @@ export class AllocationStore {
     checkPrivateDir(l.root, "dataDir");
     for (const dir of [l.attachments, l.claims, l.hints]) {
       // Created once; every later call only inspects it (checkPrivateDir).
-      if (!exists(dir)) {
-        try {
-          makeDir(dir, 0o700);
-        } catch (e) {
-          if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw storeIo(e, `create ${dir}`);
-        }
+      try {
+        makeDirIfMissing(dir, 0o700);
+      } catch (e) {
+        throw storeIo(e, `create ${dir}`);
       }
       // dataDir may be searchable by others (0755): a subdirectory writable by
       // them would let them add or remove claims.
@@ -122,10 +120,7 @@ export class AllocationStore {
     const dir = this.unlocked.containerDir(owner.containerID);
     let createdDir = false;
     try {
-      if (!exists(dir)) {
-        makeDir(dir, 0o700);
-        createdDir = true;
-      }
+      createdDir = makeDirIfMissing(dir, 0o700);
       // The address is chosen under the lock; the path given here only names the temp file.
       const contents = pools.map((pool) => claimText(owner, pool));
       const files = stageFiles(contents.map((data) => ({ path: join(dir, "claim"), data, tmpDir: dir })));
@@ -298,14 +293,7 @@ export class StoreTx {
     const written: string[] = [];
     let createdDir = false;
     try {
-      if (!exists(dir)) {
-        try {
-          makeDir(dir, 0o700);
-          createdDir = true;
-        } catch (e) {
-          if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
-        }
-      }
+      createdDir = makeDirIfMissing(dir, 0o700);
       const claimFiles: StagedFile[] = [];
       const toStage: { path: string; data: string; tmpDir?: string }[] = [{ path: file, data: JSON.stringify(record) + "\n" }];
       for (const ip of record.ips) {
@@ -395,7 +383,7 @@ export class StoreTx {
     } catch {
       return;
     }
-    for (const n of names) if (n.startsWith(TEMP_PREFIX)) removeQuietly(join(dir, n));
+    for (const n of names) if (n.startsWith(TEMP_PREFIX)) unlinkQuietly(join(dir, n));
     if (names.every((n) => n.startsWith(TEMP_PREFIX))) {
       try {
         removeDir(dir);
@@ -419,7 +407,7 @@ export class StoreTx {
         return;
       }
       for (const n of names) {
-        if (n.startsWith(TEMP_PREFIX) && removeQuietly(join(dir, n))) removed.push(join(dir, n));
+        if (n.startsWith(TEMP_PREFIX) && unlinkQuietly(join(dir, n))) removed.push(join(dir, n));
       }
     };
     sweep(this.layout.claims);
@@ -435,7 +423,7 @@ export class StoreTx {
     for (const n of cached) {
       const file = join(this.layout.cache, n);
       try {
-        if (Date.now() - lstatPath(file).mtimeMs > STRAY_CACHE_AGE_MS && removeQuietly(file)) removed.push(file);
+        if (Date.now() - lstatPath(file).mtimeMs > STRAY_CACHE_AGE_MS && unlinkQuietly(file)) removed.push(file);
       } catch {
         /* gone meanwhile */
       }
@@ -507,15 +495,6 @@ function publish(staged: StagedFile, written: string[]): void {
 
 /** A pool cache temp file this old belongs to a process that died. */
 export const STRAY_CACHE_AGE_MS = 60_000;
-
-function removeQuietly(file: string): boolean {
-  try {
-    unlinkPath(file);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /**
  * Parses a record and checks it is the one its path names: a record copied

@@ -113,9 +113,26 @@ export const renamePath = sysRename;
 export const unlinkPath = sysUnlink;
 export const removeDir = sysRmdir;
 
-/** mkdir; `EEXIST` is an error here, as in mkdir(2). */
-export function makeDir(path: string, mode: number): void {
-  sysMkdir(path, mode);
+/** unlink that never throws (already gone, or not ours to remove); true when the file was removed. */
+export function unlinkQuietly(path: string): boolean {
+  try {
+    sysUnlink(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** mkdir unless the path exists; true when this call made it (one made meanwhile by another process counts as there). */
+export function makeDirIfMissing(path: string, mode: number): boolean {
+  if (sysAccess(path, F_OK) === 0) return false;
+  try {
+    sysMkdir(path, mode);
+    return true;
+  } catch (e) {
+    if ((e as SysError).errno === Errno.EEXIST) return false;
+    throw e;
+  }
 }
 
 /** mkdir -p: creates missing parents with `mode`; an existing directory is fine. */
