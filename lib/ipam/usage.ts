@@ -1,7 +1,7 @@
 // How much of each pool is in use on this node, from the store's file names
 // alone (no file reads, no lock): cheap enough for `pools`, `metrics` and a
 // metrics refresh after every ADD/DEL, with tens of thousands of allocations.
-import { listDir } from "../sys/fs";
+import { isMissing, listDir } from "../sys/fs";
 import { joinPath as join } from "../sys/path";
 import { cidrContains, parseIP, type IPAddr } from "../ip/address";
 import { rangeListContains } from "../ip/range";
@@ -13,8 +13,7 @@ function listNames(dir: string): string[] {
   try {
     return listDir(dir).filter((n) => !n.startsWith("."));
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === "ENOENT" || code === "ENOTDIR") return [];
+    if (isMissing(e)) return [];
     throw e;
   }
 }

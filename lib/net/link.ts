@@ -9,6 +9,7 @@ import type { NetlinkSocket } from "../netlink/socket";
 import { decodeIfInfoMsg, encodeIfInfoMsg, IFINFOMSG_LEN } from "../netlink/structs";
 import { Errno } from "../sys/errno";
 import { hasSlashColonNulOrSpace } from "../text";
+import { utf8Length } from "../utf8";
 
 export type IpvlanMode = "l2" | "l3" | "l3s";
 export const IPVLAN_MODES: readonly IpvlanMode[] = ["l2", "l3", "l3s"];
@@ -43,7 +44,7 @@ const IFNAMSIZ = 16;
 
 /** The kernel's dev_valid_name, checked before sending so the error names the culprit. */
 export function assertValidLinkName(name: string): void {
-  const bytes = new TextEncoder().encode(name).length;
+  const bytes = utf8Length(name);
   const why =
     bytes === 0
       ? "empty"
