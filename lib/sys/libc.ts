@@ -9,8 +9,8 @@ import { errnoMessage, errnoName, Errno } from "./errno";
  * Bun's native FFI object, the one the bun:ffi module wraps. Importing
  * bun:ffi costs a plugin process ~0.2-0.3 ms (its JavaScript is compiled
  * and run at every start, measured); this object is already there. It takes
- * argument and return types as bun:ffi's FFIType numbers (FFI_TYPE below,
- * the values of Bun 1.4.5, which package.json pins exactly) and, like
+ * argument and return types as bun:ffi's FFIType numbers (i32, u32, ...
+ * below: the values of Bun 1.4.5, which package.json pins exactly) and, like
  * bun:ffi, JavaScript strings for `cstring` and typed arrays or null for
  * `ptr`. The executable embeds the Bun it was built with, so this cannot
  * meet another Bun at run time; a Bun upgrade that changed it would fail
@@ -24,8 +24,13 @@ interface NativeFFI {
   read: { i32(ptr: number, offset: number): number };
 }
 const ffi = (Bun as unknown as { FFI: NativeFFI }).FFI;
-const FFI_TYPE = { i32: 5, u32: 6, i64: 7, u64: 8, ptr: 12, cstring: 14, i64_fast: 15 } as const;
-const { i32, u32, i64, u64, ptr, cstring, i64_fast } = FFI_TYPE;
+const i32 = 5;
+const u32 = 6;
+const i64 = 7;
+const u64 = 8;
+const ptr = 12;
+const cstring = 14;
+const i64_fast = 15;
 
 export const O_RDONLY = 0;
 export const O_WRONLY = 1;

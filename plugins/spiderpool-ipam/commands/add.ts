@@ -73,7 +73,7 @@ export async function ipamAdd(req: CniRequest): Promise<CniResult> {
       });
       mark("planned");
       const ips = planned.map(recordedIP);
-      tx.commit({ containerID: containerId, ifname, network: owner.network, pod: owner.pod, ips, created: owner.created }, prestaged);
+      tx.commit({ ...owner, ips }, prestaged);
       committed = true;
       mark("committed");
       planned.forEach((a, i) => {
