@@ -200,7 +200,9 @@ function decodeStatx(): FileStat {
     ino: `${statView.getUint32(36, true)}:${statView.getUint32(32, true)}`,
     mtime: `${mtimeSec}.${mtimeNsec}`,
     ctime: `${s64(96)}.${statView.getUint32(104, true)}`,
-    mtimeMs: mtimeSec * 1000 + Math.floor(mtimeNsec / 1_000_000),
+    // Whole milliseconds without Math.floor: JSC creates the Math object on
+    // first use, ~0.1M instructions that no plugin call needs (callgrind).
+    mtimeMs: mtimeSec * 1000 + (mtimeNsec - (mtimeNsec % 1_000_000)) / 1_000_000,
     isFile: () => type === 0o100000,
     isDirectory: () => type === 0o040000,
     isSymbolicLink: () => type === 0o120000,
