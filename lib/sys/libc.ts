@@ -68,16 +68,14 @@ export class SysError extends Error {
   }
 }
 
+// Two groups of symbols, each opened on first use: every symbol costs Bun's
+// dlopen ~17K instructions (callgrind), and an IPAM call never uses the
+// netlink socket calls, nor the signal calls that only a contended lock
+// wait makes.
 function load() {
   return ffi.dlopen("libc.so.6", {
     open: { args: [cstring, i32, u32], returns: i32 },
     close: { args: [i32], returns: i32 },
-    socket: { args: [i32, i32, i32], returns: i32 },
-    bind: { args: [i32, ptr, u32], returns: i32 },
-    setsockopt: { args: [i32, i32, i32, ptr, u32], returns: i32 },
-    send: { args: [i32, ptr, u64, i32], returns: i64_fast },
-    recv: { args: [i32, ptr, u64, i32], returns: i64_fast },
-    setns: { args: [i32, i32], returns: i32 },
     flock: { args: [i32, i32], returns: i32 },
     read: { args: [i32, ptr, u64], returns: i64_fast },
     write: { args: [i32, ptr, u64], returns: i64_fast },
@@ -91,9 +89,20 @@ function load() {
     statx: { args: [i32, cstring, i32, u32, ptr], returns: i32 },
     getdents64: { args: [i32, ptr, u64], returns: i64_fast },
     gethostname: { args: [ptr, u64], returns: i32 },
+    __errno_location: { args: [], returns: ptr },
+  }).symbols;
+}
+
+function loadNetworkAndSignals() {
+  return ffi.dlopen("libc.so.6", {
+    socket: { args: [i32, i32, i32], returns: i32 },
+    bind: { args: [i32, ptr, u32], returns: i32 },
+    setsockopt: { args: [i32, i32, i32, ptr, u32], returns: i32 },
+    send: { args: [i32, ptr, u64, i32], returns: i64_fast },
+    recv: { args: [i32, ptr, u64, i32], returns: i64_fast },
+    setns: { args: [i32, i32], returns: i32 },
     sigaction: { args: [i32, ptr, ptr], returns: i32 },
     setitimer: { args: [i32, ptr, ptr], returns: i32 },
-    __errno_location: { args: [], returns: ptr },
   }).symbols;
 }
 
@@ -103,6 +112,7 @@ function load() {
 // the JIT to compile it, ~0.5 ms of CPU per plugin call (measured with
 // BUN_JSC_reportCompileTimes) that a one-shot process never earns back.
 let symbols: ReturnType<typeof load> | undefined;
+let moreSymbols: ReturnType<typeof loadNetworkAndSignals> | undefined;
 
 /** errno of the call that just failed; must be read before any other libc call on this thread. */
 function lastErrno(): number {
@@ -131,25 +141,25 @@ export function sysClose(fd: number): void {
 
 export function sysSocket(domain: number, type: number, protocol: number): number {
   for (;;) {
-    const fd = (symbols ??= load()).socket(domain, type | SOCK_CLOEXEC, protocol);
+    const fd = (moreSymbols ??= loadNetworkAndSignals()).socket(domain, type | SOCK_CLOEXEC, protocol);
     if (fd !== -1) return fd;
     failUnlessInterrupted("socket", "");
   }
 }
 
 export function sysBind(fd: number, address: Uint8Array): void {
-  while ((symbols ??= load()).bind(fd, address, address.byteLength) === -1) failUnlessInterrupted("bind", "");
+  while ((moreSymbols ??= loadNetworkAndSignals()).bind(fd, address, address.byteLength) === -1) failUnlessInterrupted("bind", "");
 }
 
 export function sysSetsockopt(fd: number, level: number, option: number, value: Uint8Array): void {
-  while ((symbols ??= load()).setsockopt(fd, level, option, value, value.byteLength) === -1) {
+  while ((moreSymbols ??= loadNetworkAndSignals()).setsockopt(fd, level, option, value, value.byteLength) === -1) {
     failUnlessInterrupted("setsockopt", `${level}/${option}`);
   }
 }
 
 export function sysSend(fd: number, data: Uint8Array, flags = 0): number {
   for (;;) {
-    const n = Number((symbols ??= load()).send(fd, data, data.byteLength, flags));
+    const n = Number((moreSymbols ??= loadNetworkAndSignals()).send(fd, data, data.byteLength, flags));
     if (n !== -1) return n;
     failUnlessInterrupted("send", "");
   }
@@ -158,14 +168,14 @@ export function sysSend(fd: number, data: Uint8Array, flags = 0): number {
 /** Fills `buffer` from the start; with MSG_TRUNC the return value is the datagram's full length. */
 export function sysRecv(fd: number, buffer: Uint8Array, flags = 0): number {
   for (;;) {
-    const n = Number((symbols ??= load()).recv(fd, buffer, buffer.byteLength, flags));
+    const n = Number((moreSymbols ??= loadNetworkAndSignals()).recv(fd, buffer, buffer.byteLength, flags));
     if (n !== -1) return n;
     failUnlessInterrupted("recv", "");
   }
 }
 
 export function sysSetns(fd: number, nstype: number): void {
-  while ((symbols ??= load()).setns(fd, nstype) === -1) failUnlessInterrupted("setns", "");
+  while ((moreSymbols ??= loadNetworkAndSignals()).setns(fd, nstype) === -1) failUnlessInterrupted("setns", "");
 }
 
 /**
@@ -246,7 +256,7 @@ export function sysGetdents(fd: number, buffer: Uint8Array, subject: string): nu
 
 /** sigaction(2) with glibc's struct sigaction (152 bytes) in `act`/`old` (either may be null). */
 export function sysSigaction(signal: number, act: Uint8Array | null, old: Uint8Array | null): void {
-  while ((symbols ??= load()).sigaction(signal, act, old) === -1) failUnlessInterrupted("sigaction", String(signal));
+  while ((moreSymbols ??= loadNetworkAndSignals()).sigaction(signal, act, old) === -1) failUnlessInterrupted("sigaction", String(signal));
 }
 
 /** Arms (or with 0, disarms) the one-shot ITIMER_REAL timer: SIGALRM after `ms`. */
@@ -255,7 +265,7 @@ export function sysAlarmAfter(ms: number): void {
   const us = BigInt(Math.max(0, Math.ceil(ms * 1000)));
   value[2] = us / 1_000_000n;
   value[3] = us % 1_000_000n;
-  while ((symbols ??= load()).setitimer(0, value, null) === -1) failUnlessInterrupted("setitimer", "");
+  while ((moreSymbols ??= loadNetworkAndSignals()).setitimer(0, value, null) === -1) failUnlessInterrupted("setitimer", "");
 }
 
 export function sysGethostname(buffer: Uint8Array): void {
