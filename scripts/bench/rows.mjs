@@ -61,7 +61,59 @@ export async function ipamRow({ runs }) {
     });
   }
   rows.push(await startFloorRow(runs));
+  rows.push(...instructionRows());
   return rows;
+}
+
+/**
+ * Instructions executed in user space (callgrind) by one process: unlike
+ * wall time on a shared 2-core machine, the same binary and input give the
+ * same count to within ~0.1%, so a change of a few percent shows. Counts
+ * neither the kernel (exec, page faults, fsync) nor waiting. undefined when
+ * valgrind is missing.
+ */
+function instructions(file, env, stdin) {
+  // Go's signal-based preemption can trip an assertion of callgrind 3.19
+  // (vgCallgrind_post_signal); without it the Go plugin runs the same code.
+  const r = spawnSync("valgrind", ["--tool=callgrind", "--callgrind-out-file=/dev/null", file], {
+    env: { ...env, GODEBUG: "asyncpreemptoff=1" },
+    input: stdin,
+    encoding: "utf8",
+  });
+  const m = /Collected : (\d+)/.exec(r.stderr ?? "");
+  if (r.status !== 0 || !m) throw new Error(`callgrind of ${file} ${env.CNI_COMMAND} failed (exit ${r.status}): ${(r.stderr ?? "").slice(-300)}`);
+  return Number(m[1]) / 1e6;
+}
+
+/** ADD+DEL in user-space instructions (millions), ours vs host-local, and the empty Bun floor under it. Diagnostics. */
+function instructionRows() {
+  if (spawnSync("valgrind", ["--version"]).status !== 0) return [];
+  const dir = privateTmp();
+  try {
+    const poolDir = privateDir(join(dir, "pools"));
+    cpSync(join(ROOT, "test", "fixtures", "pools", "seed-pools.yaml"), join(poolDir, "seed.yaml"));
+    const ours = oursConf(poolDir, join(dir, "ours"));
+    const theirs = hostLocalConf(join(dir, "theirs"), SEED_RANGES);
+    const pair = (file, stdin, i) => {
+      const env = podEnv(`instr${i}`);
+      return instructions(file, cniEnv("ADD", env), stdin) + instructions(file, cniEnv("DEL", env), stdin);
+    };
+    addDel(bin("spiderpool-ipam"), ours, "instr-warm")(0); // creates the store and the pool cache
+    const empty = buildEmptyExecutable(dir);
+    const counts = { ours: [], theirs: [], empty: [] };
+    for (let i = 0; i < 3; i++) {
+      counts.ours.push(pair(bin("spiderpool-ipam"), ours, i));
+      counts.theirs.push(pair(ref("host-local"), theirs, i));
+      counts.empty.push(instructions(empty, cniEnv("VERSION"), "") * 2);
+    }
+    const reference = median(counts.theirs);
+    return [
+      { id: "ipam", name: "  user-space instructions of ADD+DEL (callgrind): diagnostic", unit: "M instr", ours: median(counts.ours), reference, samples: 3 },
+      { id: "ipam", name: "  the same for an empty Bun executable started twice: diagnostic", unit: "M instr", ours: median(counts.empty), reference, samples: 3 },
+    ];
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 /** A Bun executable that does nothing, built with our flags, in `dir`. */
@@ -156,6 +208,19 @@ export async function burstRow({ runs }) {
     };
     const samples = Math.max(3, Math.min(10, Math.ceil(runs / 20)));
     const r = await compare(timed(bin("spiderpool-ipam"), ours), timed(ref("host-local"), theirs), { runs: samples, warmup: 1 });
+    // The same with our dataDir on tmpfs, where fsync costs nothing: how much
+    // of the row above is durability (the lock is held across the commit's
+    // fsyncs, so a burst queues behind the disk). No goal.
+    let tmpfs;
+    if (existsSync("/dev/shm")) {
+      const shm = privateTmp("/dev/shm/spd-bench-");
+      try {
+        const oursOnTmpfs = oursConf(poolDir, join(shm, "ours"));
+        tmpfs = await compare(timed(bin("spiderpool-ipam"), oursOnTmpfs), timed(ref("host-local"), theirs), { runs: samples, warmup: 1 });
+      } finally {
+        rmSync(shm, { recursive: true, force: true });
+      }
+    }
     // The runtime's floor under that row: as many empty Bun executables at once.
     const empty = buildEmptyExecutable(dir);
     const floor = await compare(
@@ -169,6 +234,7 @@ export async function burstRow({ runs }) {
     );
     return [
       { id: "burst", name: `${BURST} ADDs started at once (wall until all exit): vs host-local`, unit: "ms", goal: { ratio: 1.5 }, ...r, note: "dual-stack; 2 cores" },
+      ...(tmpfs ? [{ id: "burst", name: "  same, dataDir on tmpfs (fsync free): diagnostic", unit: "ms", ...tmpfs }] : []),
       { id: "burst", name: `  floor: ${BURST} empty Bun executables at once vs host-local's ${BURST} ADDs: diagnostic`, unit: "ms", ...floor },
     ];
   } finally {
