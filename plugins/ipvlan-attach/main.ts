@@ -15,12 +15,14 @@ const INFO = {
   usage: "Configuration: see README.md, section \"ipvlan-attach configuration\".",
 };
 
+const load = () => import("./commands");
+
 const commands: PluginCommands = {
-  add: async (req) => (await import("./commands/add")).ipvlanAdd(req),
-  del: async (req) => (await import("./commands/del")).ipvlanDel(req),
-  check: async (req) => (await import("./commands/check")).ipvlanCheck(req),
-  gc: async (req) => (await import("./commands/status")).ipvlanGc(req),
-  status: async (req) => (await import("./commands/status")).ipvlanStatus(req),
+  add: async (req) => (await load()).ipvlanAdd(req),
+  del: async (req) => (await load()).ipvlanDel(req),
+  check: async (req) => (await load()).ipvlanCheck(req),
+  gc: async (req) => (await load()).ipvlanGc(req),
+  status: async (req) => (await load()).ipvlanStatus(req),
 };
 
 async function main(): Promise<void> {

@@ -1,12 +1,14 @@
-// The CNI commands of spiderpool-ipam, handed to the shared dispatcher. Each
-// command's module is loaded only when that command runs: a plugin is started
-// once per call, so what it does not need must cost nothing at start-up.
+// The CNI commands of spiderpool-ipam, handed to the shared dispatcher. They
+// are loaded only when a command runs: a plugin is started once per call,
+// and the pool CLI (the other use of this executable) needs none of them.
 import type { PluginCommands } from "../../lib/cni/skel";
 
+const load = () => import("./commands");
+
 export const ipamCommands: PluginCommands = {
-  add: async (req) => (await import("./commands/add")).ipamAdd(req),
-  del: async (req) => (await import("./commands/del")).ipamDel(req),
-  check: async (req) => (await import("./commands/check")).ipamCheck(req),
-  gc: async (req) => (await import("./commands/gc")).ipamGc(req),
-  status: async (req) => (await import("./commands/status")).ipamStatus(req),
+  add: async (req) => (await load()).ipamAdd(req),
+  del: async (req) => (await load()).ipamDel(req),
+  check: async (req) => (await load()).ipamCheck(req),
+  gc: async (req) => (await load()).ipamGc(req),
+  status: async (req) => (await load()).ipamStatus(req),
 };
