@@ -12,7 +12,7 @@
 // without a durable record naming it, so nothing is lost or given twice.
 // Temp files of a killed writer are removed by DEL (its container's directory)
 // and GC (everywhere); listings never read them.
-import { exists, isMissing, listDir, lstatPath, makeDirIfMissing, makeDirs, overwriteStart, readTextIfExists, removeDir, unlinkPath, unlinkQuietly } from "../sys/fs";
+import { exists, isMissing, listDir, listDirIfExists, lstatPath, makeDirIfMissing, makeDirs, overwriteStart, readTextIfExists, removeDir, unlinkPath, unlinkQuietly } from "../sys/fs";
 import { joinPath as join } from "../sys/path";
 import { CniError, ErrorCode } from "../cni/errors";
 import { discardStaged, fsyncDir, publishFile, stageFiles, type StagedFile } from "./atomic";
@@ -377,12 +377,13 @@ export class StoreTx {
    */
   tidyContainer(containerID: string): void {
     const dir = this.containerDir(containerID);
-    let names: string[];
+    let names: string[] | undefined;
     try {
-      names = listDir(dir);
+      names = listDirIfExists(dir);
     } catch {
       return;
     }
+    if (!names) return;
     for (const n of names) if (n.startsWith(TEMP_PREFIX)) unlinkQuietly(join(dir, n));
     if (names.every((n) => n.startsWith(TEMP_PREFIX))) {
       try {

@@ -8,7 +8,7 @@
 // like Node's, so callers test `code` the same way.
 import {
   O_CREAT, O_DIRECTORY, O_EXCL, O_NONBLOCK, O_RDONLY, O_TRUNC, O_WRONLY, SysError, sysAccess, sysClose, sysFsync, sysGetdents,
-  sysGethostname, sysMkdir, sysOpen, sysPwrite, sysRead, sysRename, sysRmdir, sysStatx, sysUnlink, sysWrite,
+  sysGethostname, sysMkdir, sysOpen, sysOpenIfExists, sysPwrite, sysRead, sysRename, sysRmdir, sysStatx, sysUnlink, sysWrite,
 } from "./libc";
 import { Errno } from "./errno";
 import { dirName } from "./path";
@@ -68,11 +68,12 @@ export const isMissing = (e: unknown): boolean => {
 };
 
 export function readTextIfExists(path: string): string | undefined {
+  const fd = sysOpenIfExists(path, O_RDONLY);
+  if (fd === -1) return undefined;
   try {
-    return readText(path);
-  } catch (e) {
-    if (isMissing(e)) return undefined;
-    throw e;
+    return readAll(fd);
+  } finally {
+    sysClose(fd);
   }
 }
 
@@ -228,7 +229,17 @@ export function fstatFile(fd: number): FileStat {
 
 /** The names in a directory (no "." or ".."), in the file system's order. */
 export function listDir(path: string): string[] {
-  const fd = sysOpen(path, O_RDONLY | O_DIRECTORY);
+  return namesIn(sysOpen(path, O_RDONLY | O_DIRECTORY), path);
+}
+
+/** The names in a directory, or undefined when it is not there (without an exception). */
+export function listDirIfExists(path: string): string[] | undefined {
+  const fd = sysOpenIfExists(path, O_RDONLY | O_DIRECTORY);
+  return fd === -1 ? undefined : namesIn(fd, path);
+}
+
+/** Reads the entries of an open directory, then closes it. */
+function namesIn(fd: number, path: string): string[] {
   const names: string[] = [];
   try {
     const view = new DataView(scratch.buffer, scratch.byteOffset, scratch.byteLength);

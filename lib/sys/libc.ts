@@ -134,6 +134,22 @@ export function sysOpen(path: string, flags: number, mode = 0): number {
   }
 }
 
+/**
+ * open(2) of a file that may well be absent: -1 for ENOENT or ENOTDIR
+ * instead of an error. The common "not there" of a plugin call (no record
+ * yet, no hint yet) then builds no exception; an error would also bring in
+ * the errno table to name it.
+ */
+export function sysOpenIfExists(path: string, flags: number): number {
+  for (;;) {
+    const fd = (symbols ??= load()).open(path, flags | O_CLOEXEC, 0);
+    if (fd !== -1) return fd;
+    const errno = lastErrno();
+    if (errno === Errno.ENOENT || errno === Errno.ENOTDIR) return -1;
+    if (errno !== Errno.EINTR) throw new SysError("open", errno, path);
+  }
+}
+
 export function sysClose(fd: number): void {
   // No EINTR retry: on Linux the fd is released even when close reports EINTR.
   if ((symbols ??= load()).close(fd) === -1) throw new SysError("close", lastErrno());
