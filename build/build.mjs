@@ -24,7 +24,7 @@ export const PLUGINS = ["spiderpool-ipam", "ipvlan-attach"];
 // code that is merely present still costs load time (zod present but never
 // run: +3.6 ms). Each chunk costs ~22K instructions to load (callgrind), and
 // every extra entry point splits the shared code further, so the only entry
-// point besides main is the CNI commands' module (an ADD loads 13 chunks
+// point besides main is the CNI commands' module (an ADD loads 11 chunks
 // instead of 23 with one entry per command and CLI subcommand).
 const LAZY = {
   "spiderpool-ipam": ["plugins/spiderpool-ipam/commands/index.ts"],
