@@ -12,6 +12,7 @@ import { deleteLink, getLinkByName, setLinkUp, type Link } from "../net/link";
 import { addRoute, deleteRoute, listRoutes, type RouteSpec } from "../net/route";
 import { addRule, deleteRule, listRules } from "../net/rule";
 import { writeSysctl } from "../net/sysctl";
+import { RT_SCOPE } from "../netlink/constants";
 import { isNetlinkErrno } from "../netlink/error";
 import type { NetlinkSocket } from "../netlink/socket";
 import { Errno } from "../sys/errno";
@@ -47,7 +48,7 @@ const ignoreExists = (fn: () => void) => {
 
 /** The node's own global addresses; the master's come first. */
 export function nodeAddresses(hostSock: NetlinkSocket, master?: Link): string[] {
-  const all = listAddresses(hostSock).filter((a) => a.scope === 0 && !a.ip.startsWith("127.") && a.ip !== "::1");
+  const all = listAddresses(hostSock, { scope: RT_SCOPE.UNIVERSE }).filter((a) => !a.ip.startsWith("127.") && a.ip !== "::1");
   all.sort((a, b) => Number(b.index === master?.index) - Number(a.index === master?.index));
   return [...new Set(all.map((a) => a.ip))];
 }

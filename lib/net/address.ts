@@ -112,11 +112,18 @@ export function parseAddress(msg: NetlinkMessage): Address {
   return address;
 }
 
-/** Addresses in the socket's netns, optionally of one link and/or one family. */
-export function listAddresses(sock: NetlinkSocket, filter: { index?: number; family?: IpFamily } = {}): Address[] {
+/** Addresses in the socket's netns, optionally of one link, one family and/or one scope. */
+export function listAddresses(sock: NetlinkSocket, filter: { index?: number; family?: IpFamily; scope?: number } = {}): Address[] {
   const header = encodeIfAddrMsg({ family: filter.family ? addressFamily(filter.family) : 0 });
-  return sock
-    .dump({ type: RTM.GETADDR, payload: buildPayload(header) }, "list addresses")
-    .map(parseAddress)
-    .filter((a) => (filter.index === undefined || a.index === filter.index) && (!filter.family || a.family === filter.family));
+  const out: Address[] = [];
+  for (const msg of sock.dump({ type: RTM.GETADDR, payload: buildPayload(header) }, "list addresses")) {
+    // Link and scope are read from the fixed header before anything else is
+    // decoded: a node carries two link-local addresses per pod (its end of
+    // each pod's veth), and decoding those was most of a node-wide listing.
+    const h = decodeIfAddrMsg(msg.payload);
+    if ((filter.index !== undefined && h.index !== filter.index) || (filter.scope !== undefined && h.scope !== filter.scope)) continue;
+    const a = parseAddress(msg);
+    if (!filter.family || a.family === filter.family) out.push(a);
+  }
+  return out;
 }

@@ -58,6 +58,10 @@ describe.each(["macvlan", "ipvlan"])("ADD sequence with %s", (kind) => {
     const ours6 = out.addresses.find((a: any) => a.ip === "fd00:6::21");
     expect(ours6).toMatchObject({ family: 6, prefix: 64, tentative: false, dadFailed: false });
     expect(ours6.flags & 0x02).toBe(0x02);
+    // The scope filter (read from the message header) keeps only global addresses, of every link:
+    // not eth0's link-local fe80::/64 (scope link) nor lo's (scope host).
+    expect(out.addresses.some((a: any) => a.scope === 253)).toBe(true);
+    expect(out.globalAddresses.map((a: any) => a.ip).sort()).toEqual(["10.6.0.21", "fd00:6::21"]);
 
     expect(ipJson("-n", ns, "route", "show", "default")).toEqual([expect.objectContaining({ dst: "default", gateway: "10.6.0.1", dev: "eth0" })]);
     expect(ipJson("-n", ns, "-6", "route", "show", "default")).toEqual([expect.objectContaining({ dst: "default", gateway: "fd00:6::1", dev: "eth0" })]);
