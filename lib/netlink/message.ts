@@ -56,11 +56,19 @@ export function decodeMessages(bytes: Uint8Array): NetlinkMessage[] {
   const messages: NetlinkMessage[] = [];
   let offset = 0;
   while (offset + NLMSG_HDRLEN <= bytes.length) {
-    const { len, ...header } = decodeHeader(view, offset);
+    const len = view.getUint32(offset, true);
     if (len < NLMSG_HDRLEN || offset + len > bytes.length) {
       throw new Error(`malformed netlink message: length ${len} at offset ${offset} of ${bytes.length}`);
     }
-    messages.push({ ...header, payload: bytes.subarray(offset + NLMSG_HDRLEN, offset + len) });
+    // One object per message, built in place: a dump of a busy node's
+    // addresses or routes has hundreds (no destructuring and re-spreading).
+    messages.push({
+      type: view.getUint16(offset + 4, true),
+      flags: view.getUint16(offset + 6, true),
+      seq: view.getUint32(offset + 8, true),
+      pid: view.getUint32(offset + 12, true),
+      payload: bytes.subarray(offset + NLMSG_HDRLEN, offset + len),
+    });
     offset += (len + 3) & ~3; // inline, not align4(): see lib/netlink/attr.ts
   }
   return messages;
