@@ -7,6 +7,7 @@
 import { isExecutable, statPath } from "../sys/fs";
 import { joinPath as join } from "../sys/path";
 import { CniError, ErrorCode } from "./errors";
+import { DELEGATOR_PID_ENV } from "./delegator";
 import { parseResult } from "./result";
 import type { CniResult } from "./types";
 
@@ -60,7 +61,7 @@ export function execDelegate(opts: DelegateOptions): CniResult | undefined {
   try {
     r = Bun.spawnSync({
       cmd: [file],
-      env: { ...opts.env, CNI_COMMAND: opts.command },
+      env: { ...opts.env, CNI_COMMAND: opts.command, [DELEGATOR_PID_ENV]: String(process.pid) },
       stdin: new TextEncoder().encode(opts.stdin),
       stdout: "pipe",
       stderr: "inherit",

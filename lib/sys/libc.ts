@@ -106,6 +106,14 @@ function loadNetworkAndSignals() {
   }).symbols;
 }
 
+// A delegated IPAM call binds its life to the plugin that started it (lib/cni/delegator.ts).
+function loadProcessCalls() {
+  return ffi.dlopen("libc.so.6", {
+    prctl: { args: [i32, u64, u64, u64, u64], returns: i32 },
+    getppid: { args: [], returns: i32 },
+  }).symbols;
+}
+
 // Each wrapper below makes its call and checks it inline. Not through shared
 // helpers (a `libc()` accessor and a `check(call)` taking a closure, as
 // before): a function run at every system call is called often enough for
@@ -113,6 +121,7 @@ function loadNetworkAndSignals() {
 // BUN_JSC_reportCompileTimes) that a one-shot process never earns back.
 let symbols: ReturnType<typeof load> | undefined;
 let moreSymbols: ReturnType<typeof loadNetworkAndSignals> | undefined;
+let processSymbols: ReturnType<typeof loadProcessCalls> | undefined;
 
 /** errno of the call that just failed; must be read before any other libc call on this thread. */
 function lastErrno(): number {
@@ -282,6 +291,20 @@ export function sysAlarmAfter(ms: number): void {
   value[2] = us / 1_000_000n;
   value[3] = us % 1_000_000n;
   while ((moreSymbols ??= loadNetworkAndSignals()).setitimer(0, value, null) === -1) failUnlessInterrupted("setitimer", "");
+}
+
+const PR_SET_PDEATHSIG = 1;
+
+/** prctl(PR_SET_PDEATHSIG): the kernel sends `signal` when the thread that started this process ends. */
+export function sysSetParentDeathSignal(signal: number): void {
+  while ((processSymbols ??= loadProcessCalls()).prctl(PR_SET_PDEATHSIG, signal, 0, 0, 0) === -1) {
+    failUnlessInterrupted("prctl", "PR_SET_PDEATHSIG");
+  }
+}
+
+/** getppid(2): 1 (or a subreaper's pid) once the parent has exited. */
+export function sysGetppid(): number {
+  return (processSymbols ??= loadProcessCalls()).getppid();
 }
 
 export function sysGethostname(buffer: Uint8Array): void {

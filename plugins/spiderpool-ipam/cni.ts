@@ -2,8 +2,13 @@
 // are loaded only when a command runs: a plugin is started once per call,
 // and the pool CLI (the other use of this executable) needs none of them.
 import type { PluginCommands } from "../../lib/cni/skel";
+import { stayWithDelegator } from "../../lib/cni/delegator";
 
-const load = () => import("./commands");
+const load = () => {
+  // Run by ipvlan-attach: end with it (see lib/cni/delegator.ts).
+  stayWithDelegator(process.env);
+  return import("./commands");
+};
 
 export const ipamCommands: PluginCommands = {
   add: async (req) => (await load()).ipamAdd(req),
