@@ -1,7 +1,7 @@
 // How much of each pool is in use on this node, from the store's file names
 // alone (no file reads, no lock): cheap enough for `pools`, `metrics` and a
 // metrics refresh after every ADD/DEL, with tens of thousands of allocations.
-import { isMissing, listDir } from "../sys/fs";
+import { listDirIfExists } from "../sys/fs";
 import { joinPath as join } from "../sys/path";
 import { cidrContains, parseIP, type IPAddr } from "../ip/address";
 import { rangeListContains } from "../ip/range";
@@ -10,12 +10,7 @@ import type { Pool } from "./pool";
 
 /** Visible entries of a store directory; a store never written holds none. */
 function listNames(dir: string): string[] {
-  try {
-    return listDir(dir).filter((n) => !n.startsWith("."));
-  } catch (e) {
-    if (isMissing(e)) return [];
-    throw e;
-  }
+  return (listDirIfExists(dir) ?? []).filter((n) => !n.startsWith("."));
 }
 
 /** The claimed addresses (one claim file per address in use). */

@@ -200,9 +200,8 @@ export class StoreTx {
     const dir = this.containerDir(containerID);
     let names: string[];
     try {
-      names = listDir(dir);
+      names = listDirIfExists(dir) ?? [];
     } catch (e) {
-      if (isMissing(e)) return [];
       throw storeIo(e, `list ${dir}`);
     }
     return names.filter((n) => !n.startsWith(".")).map((n) => {
