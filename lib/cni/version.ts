@@ -1,29 +1,16 @@
 // CNI spec versions this project speaks, and the rules that depend on them.
 import { CniError, ErrorCode } from "./errors";
+import { isDigits } from "../text";
 
 export const SUPPORTED_VERSIONS = ["0.3.0", "0.3.1", "0.4.0", "1.0.0", "1.1.0"] as const;
 export const LATEST_VERSION = "1.1.0";
 
 /** Parses "a.b.c" into a comparable tuple; undefined when malformed. */
 export function parseVersion(v: string): [number, number, number] | undefined {
-  // /^(\d+)\.(\d+)\.(\d+)$/, as a loop (see lib/text.ts for why)
-  const parts: [number, number, number] = [0, 0, 0];
-  let part = 0;
-  let digits = 0;
-  let start = 0;
-  for (let i = 0; i <= v.length; i++) {
-    const c = i < v.length ? v.charCodeAt(i) : 46; // the end closes the last part like a '.'
-    if (c >= 48 && c <= 57) {
-      digits++;
-    } else if (c === 46 && digits > 0 && part < 3) {
-      parts[part++] = Number(v.slice(start, i));
-      digits = 0;
-      start = i + 1;
-    } else {
-      return undefined;
-    }
-  }
-  return part === 3 ? parts : undefined;
+  // /^(\d+)\.(\d+)\.(\d+)$/ without a regular expression (see lib/text.ts for why)
+  const parts = v.split(".");
+  if (parts.length !== 3 || !isDigits(parts[0]!) || !isDigits(parts[1]!) || !isDigits(parts[2]!)) return undefined;
+  return [Number(parts[0]), Number(parts[1]), Number(parts[2])];
 }
 
 export function compareVersions(a: string, b: string): number {

@@ -1,5 +1,6 @@
 // IP addresses and CIDRs as (family, bigint). Strict parsing, canonical formatting.
 // Pure: no sockets, no Node APIs, so it runs unchanged on Node and Bun.
+import { isDigits } from "../text";
 
 export type Family = 4 | 6;
 
@@ -30,11 +31,7 @@ export function familyMax(f: Family): bigint {
 
 /** "0" or a decimal number without leading zeros, else -1. */
 function canonicalDecimal(text: string): number {
-  if (text.length === 0 || (text.length > 1 && text.charCodeAt(0) === 48)) return -1;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c < 48 || c > 57) return -1;
-  }
+  if (!isDigits(text) || (text.length > 1 && text.charCodeAt(0) === 48)) return -1;
   return Number(text);
 }
 
