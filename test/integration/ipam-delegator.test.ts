@@ -8,7 +8,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, expect, it } from "vitest";
-import { BUN, probeArgs } from "../fixtures/net/scaffold";
+import { startLockHolder } from "../fixtures/net/scaffold";
 import { IPAM_BIN, IpamSandbox, useIpamSandbox } from "./ipam-harness";
 
 let box: IpamSandbox;
@@ -39,12 +39,8 @@ function running(pid: number): boolean {
 
 /** Takes the store lock in another process and keeps it until that process is killed. */
 async function holdStoreLock(): Promise<ChildProcess> {
-  const child = spawn(BUN, probeArgs("lock-hold", join(box.dataDir, "lock")), { stdio: ["ignore", "pipe", "inherit"] });
+  const child = await startLockHolder(join(box.dataDir, "lock"));
   started.push(child);
-  await new Promise<void>((resolve, reject) => {
-    child.stdout!.on("data", (chunk: Buffer) => chunk.toString().includes("locked") && resolve());
-    child.on("exit", (code) => reject(new Error(`lock holder exited early (${code})`)));
-  });
   return child;
 }
 

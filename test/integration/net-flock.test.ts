@@ -3,19 +3,15 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { statSync } from "node:fs";
 import { afterAll, afterEach, expect, it } from "vitest";
-import { BUN, probe, probeArgs, Scratch } from "../fixtures/net/scaffold";
+import { BUN, probe, probeArgs, Scratch, startLockHolder } from "../fixtures/net/scaffold";
 
 const scratch = new Scratch();
 const holders: ChildProcess[] = [];
 
 /** Starts a process that takes the lock and keeps it until killed. */
 async function holdLock(path: string): Promise<ChildProcess> {
-  const child = spawn(BUN, probeArgs("lock-hold", path), { stdio: ["ignore", "pipe", "inherit"] });
+  const child = await startLockHolder(path);
   holders.push(child);
-  await new Promise<void>((resolve, reject) => {
-    child.stdout!.on("data", (chunk: Buffer) => chunk.toString().includes("locked") && resolve());
-    child.on("exit", (code) => reject(new Error(`lock holder exited early (${code})`)));
-  });
   return child;
 }
 
