@@ -32,16 +32,18 @@ const addDel = (file, stdin, prefix) => (i) => {
   return run(file, cniEnv("ADD", env), stdin) + run(file, cniEnv("DEL", env), stdin);
 };
 
+/** The seed's pools in `dir`: our configuration and host-local's for the same ranges. */
+function seedConfs(dir) {
+  const poolDir = privateDir(join(dir, "pools"));
+  cpSync(join(ROOT, "test", "fixtures", "pools", "seed-pools.yaml"), join(poolDir, "seed.yaml"));
+  return { ours: oursConf(poolDir, join(dir, "ours")), theirs: hostLocalConf(join(dir, "theirs"), SEED_RANGES) };
+}
+
 async function ipamAddDel(runs, base) {
   const dir = privateTmp(base);
   try {
-    const poolDir = privateDir(join(dir, "pools"));
-    cpSync(join(ROOT, "test", "fixtures", "pools", "seed-pools.yaml"), join(poolDir, "seed.yaml"));
-    return await compare(
-      addDel(bin("spiderpool-ipam"), oursConf(poolDir, join(dir, "ours")), "bench"),
-      addDel(ref("host-local"), hostLocalConf(join(dir, "theirs"), SEED_RANGES), "bench"),
-      { runs },
-    );
+    const { ours, theirs } = seedConfs(dir);
+    return await compare(addDel(bin("spiderpool-ipam"), ours, "bench"), addDel(ref("host-local"), theirs, "bench"), { runs });
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -69,8 +71,7 @@ export async function ipamRow({ runs }) {
  * Instructions executed in user space (callgrind) by one process: unlike
  * wall time on a shared 2-core machine, the same binary and input give the
  * same count to within ~0.1%, so a change of a few percent shows. Counts
- * neither the kernel (exec, page faults, fsync) nor waiting. undefined when
- * valgrind is missing.
+ * neither the kernel (exec, page faults, fsync) nor waiting.
  */
 function instructions(file, env, stdin) {
   // Go's signal-based preemption can trip an assertion of callgrind 3.19
@@ -90,10 +91,7 @@ function instructionRows() {
   if (spawnSync("valgrind", ["--version"]).status !== 0) return [];
   const dir = privateTmp();
   try {
-    const poolDir = privateDir(join(dir, "pools"));
-    cpSync(join(ROOT, "test", "fixtures", "pools", "seed-pools.yaml"), join(poolDir, "seed.yaml"));
-    const ours = oursConf(poolDir, join(dir, "ours"));
-    const theirs = hostLocalConf(join(dir, "theirs"), SEED_RANGES);
+    const { ours, theirs } = seedConfs(dir);
     const pair = (file, stdin, i) => {
       const env = podEnv(`instr${i}`);
       return instructions(file, cniEnv("ADD", env), stdin) + instructions(file, cniEnv("DEL", env), stdin);
