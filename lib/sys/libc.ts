@@ -68,10 +68,10 @@ export class SysError extends Error {
   }
 }
 
-// Two groups of symbols, each opened on first use: every symbol costs Bun's
-// dlopen ~17K instructions (callgrind), and an IPAM call never uses the
-// netlink socket calls, nor the signal calls that only a contended lock
-// wait makes.
+// Groups of symbols, each opened on first use: every symbol costs Bun's
+// dlopen ~17K instructions (callgrind), and an IPAM call run by a runtime
+// uses none of the netlink socket calls, the signal calls that only a
+// contended lock wait makes, or the process calls of a delegated call.
 function load() {
   return ffi.dlopen("libc.so.6", {
     open: { args: [cstring, i32, u32], returns: i32 },
