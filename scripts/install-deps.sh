@@ -14,6 +14,7 @@ packages=(
   golang-go golang-github-appc-cni-dev # a libcni client for runtime interop tests
   procps                      # pgrep/pkill in test cleanup
   strace                      # reliability: kills at exact store syscalls (fault injection)
+  etcd-server etcd-client     # real etcd members for the etcd store backend's tests
 )
 missing=()
 for p in "${packages[@]}"; do
