@@ -69,7 +69,7 @@ function unavailable(msg: string): CniError {
 }
 
 /** A static address: it must be usable in one of the candidates and free. */
-function takeRequested(candidates: Pool[], ip: IPAddr, isUsed: (pool: Pool, ip: string) => boolean): Allocation {
+export function takeRequested(candidates: Pool[], ip: IPAddr, isUsed: (pool: Pool, ip: string) => boolean): Allocation {
   const text = formatIP(ip);
   const pool = candidates.find((p) => rangeListContains(p.usable, ip));
   if (!pool) {
@@ -100,14 +100,16 @@ function takeFirstFree(
     const found = findFree(pool, used, start) ?? (start > 0n ? findFree(pool, used, 0n, start) : undefined);
     if (found) return { pool, ip: found.ip };
   }
-  throw new CniError(
-    ErrorCode.PoolExhausted,
-    `all IP addresses used out in pools ${candidates.map((p) => p.name).join(", ")} (${familyName(family)})`,
-  );
+  throw poolsExhausted(candidates, family);
+}
+
+/** Code 101: no candidate pool of the family has a free address. */
+export function poolsExhausted(candidates: Pool[], family: Family): CniError {
+  return new CniError(ErrorCode.PoolExhausted, `all IP addresses used out in pools ${candidates.map((p) => p.name).join(", ")} (${familyName(family)})`);
 }
 
 /** At most one requested address per family, and only for a family being allocated. */
-function requestedByFamily(sel: Selection, requested: IPAddr[]): Map<Family, IPAddr> {
+export function requestedByFamily(sel: Selection, requested: IPAddr[]): Map<Family, IPAddr> {
   const out = new Map<Family, IPAddr>();
   for (const ip of requested) {
     const earlier = out.get(ip.family);

@@ -2,6 +2,7 @@
 // configuration"). Pure: the environment and host name are passed in.
 import { CniError, ErrorCode, invalidConfig, unsupportedField } from "../cni/errors";
 import type { NetConf } from "../cni/skel";
+import { parseStoreSettings, type StoreSettings } from "./store-config";
 
 export const DEFAULT_POOL_DIR = "/etc/cni/spiderpool/ippools";
 export const DEFAULT_DATA_DIR = "/var/lib/cni/spiderpool";
@@ -33,13 +34,15 @@ export interface IpamConfig {
   podLabels?: Record<string, string>;
   lockTimeoutMs: number;
   metricsFile?: string;
+  /** Where allocations live: local files (the default) or etcd. */
+  store: StoreSettings;
   log: LogSettings;
 }
 
 const KNOWN_KEYS = new Set([
   "type", "poolDir", "dataDir", "nodeName", "ippools", "default_ipv4_ippool", "default_ipv6_ippool",
   "clean_gateway", "multusName", "nodeLabels", "namespaceLabels", "podLabels", "lockTimeoutMs",
-  "metricsFile", "log_level", "log_file_path", "log_file_max_size", "log_file_max_count", "log_file_max_age",
+  "metricsFile", "store", "log_level", "log_file_path", "log_file_max_size", "log_file_max_count", "log_file_max_age",
   // Keys a runtime or Multus may add to every ipam block; they carry nothing for us.
   "routes", "dns",
 ]);
@@ -130,6 +133,7 @@ export function parseIpamConfig(conf: NetConf, env: Record<string, string | unde
     cleanGateway: bool(o, "clean_gateway"),
     network: multusName || conf.name,
     lockTimeoutMs: positiveInt(o, "lockTimeoutMs", DEFAULT_LOCK_TIMEOUT_MS, MAX_LOCK_TIMEOUT_MS),
+    store: parseStoreSettings(o.store),
     log: {
       level: (level === "warning" ? "warn" : level) as LogSettings["level"],
       maxSizeMB: positiveInt(o, "log_file_max_size", 100),

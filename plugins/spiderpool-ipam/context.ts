@@ -1,6 +1,6 @@
 // What every spiderpool-ipam command starts from: the parsed ipam config, the
 // pools this node sees and the store.
-import { hostName } from "../../lib/sys/fs";
+import { hostName, makeDirs } from "../../lib/sys/fs";
 import { joinPath as join } from "../../lib/sys/path";
 import type { CniRequest } from "../../lib/cni/skel";
 import { parseIpamConfig, type IpamConfig } from "../../lib/ipam/config";
@@ -8,19 +8,29 @@ import { loadPools } from "../../lib/ipam/pool-source";
 import type { Pool } from "../../lib/ipam/pool";
 import type { SelectionContext } from "../../lib/ipam/select";
 import type { IpamRequest } from "../../lib/ipam/request";
-import { AllocationStore } from "../../lib/store/store";
-import { lockFile } from "../../lib/sys/flock";
+import type { IpamStore } from "../../lib/store/backend";
+import { LocalStore } from "../../lib/store/local";
 
 export function ipamConfig(req: CniRequest): IpamConfig {
   return parseIpamConfig(req.conf, process.env, hostName);
 }
 
-export function openStore(cfg: Pick<IpamConfig, "dataDir" | "lockTimeoutMs">): AllocationStore {
-  return AllocationStore.open({
-    dataDir: cfg.dataDir,
-    lockTimeoutMs: cfg.lockTimeoutMs,
-    acquireLock: (path, timeoutMs) => lockFile(path, { timeoutMs }),
-  });
+/**
+ * The store the configuration names. The local one also keeps the pool
+ * cache's directory (dataDir), so it is opened even for etcd; the etcd
+ * client is loaded only when configured.
+ */
+export async function openStore(cfg: Pick<IpamConfig, "dataDir" | "lockTimeoutMs" | "nodeName" | "store">): Promise<IpamStore> {
+  if (cfg.store.type === "etcd") {
+    const { EtcdStore } = await import("../../lib/store/etcd/store");
+    try {
+      makeDirs(cfg.dataDir, 0o700); // for the pool cache only: without it pools are validated on every call
+    } catch {
+      /* the cache is skipped, allocations are unaffected */
+    }
+    return EtcdStore.open({ settings: cfg.store, nodeName: cfg.nodeName });
+  }
+  return LocalStore.open({ dataDir: cfg.dataDir, lockTimeoutMs: cfg.lockTimeoutMs, nodeName: cfg.nodeName, settings: cfg.store });
 }
 
 /** Pools this config sees; validated pools are cached under dataDir. */

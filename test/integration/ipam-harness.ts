@@ -69,8 +69,18 @@ export class IpamSandbox {
     return file;
   }
 
+  /**
+   * Most tests run one node, with pools that name no node: the local store
+   * serves them only with sharedPools "allow" (tests of the refusal and of the
+   * etcd store set ipam.store themselves).
+   */
   conf(opts: ConfOptions = {}): Record<string, unknown> {
-    const ipam: Record<string, unknown> = { type: "spiderpool-ipam", poolDir: this.poolDir, dataDir: this.dataDir };
+    const ipam: Record<string, unknown> = {
+      type: "spiderpool-ipam",
+      poolDir: this.poolDir,
+      dataDir: this.dataDir,
+      store: { type: "local", sharedPools: "allow" },
+    };
     if (opts.node !== null) ipam.nodeName = opts.node ?? "master";
     return {
       cniVersion: opts.cniVersion ?? "1.0.0",

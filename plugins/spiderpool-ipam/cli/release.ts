@@ -1,32 +1,40 @@
-// `release --container-id ID [--ifname IF]`: frees by hand what a lost DEL left.
+// `release --container-id ID [--ifname IF]`: frees by hand what a lost DEL
+// left (on this node, or on --node NAME). `release --node NAME` alone (etcd
+// store): frees everything a node that is gone for good held.
 import { CniError, ErrorCode } from "../../../lib/cni/errors";
-import { DEFAULT_LOCK_TIMEOUT_MS } from "../../../lib/ipam/config";
+import { isValidContainerId } from "../../../lib/cni/env";
 import type { Pool } from "../../../lib/ipam/pool";
 import { loadPools } from "../../../lib/ipam/pool-source";
+import type { AttachmentRecord } from "../../../lib/store/records";
 import { openStore } from "../context";
-import { releaseAttachment } from "../commands/release";
-import { cliDirs } from "./dirs";
+import { cliStore } from "./dirs";
 import { flag, type ParsedArgs } from "./args";
 
 export async function releaseCommand(args: ParsedArgs): Promise<number> {
   const id = flag(args, "container-id");
-  if (!id) throw new CniError(ErrorCode.InvalidConfig, "release needs --container-id");
-  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(id)) throw new CniError(ErrorCode.InvalidConfig, `invalid container ID ${JSON.stringify(id)}`);
+  const node = id === undefined ? flag(args, "node") : undefined;
+  if (id === undefined && node === undefined) throw new CniError(ErrorCode.InvalidConfig, "release needs --container-id ID, or --node NAME (etcd store: everything that node held)");
+  if (id !== undefined && !isValidContainerId(id)) throw new CniError(ErrorCode.InvalidConfig, `invalid container ID ${JSON.stringify(id)}`);
   const ifname = flag(args, "ifname");
-  const dirs = cliDirs(args);
-  let pools: Pool[] | undefined;
-  try {
-    pools = await loadPools(dirs.poolDir, []);
-  } catch {
-    pools = undefined;
+  const target = cliStore(args);
+  let released: AttachmentRecord[];
+  if (node !== undefined) {
+    if (target.store.type !== "etcd") {
+      throw new CniError(ErrorCode.InvalidConfig, "release --node without --container-id needs the etcd store (--config FILE naming a network configuration with ipam.store): a local store holds only its own node's allocations");
+    }
+    const { EtcdStore } = await import("../../../lib/store/etcd/store");
+    released = await EtcdStore.open({ settings: target.store, nodeName: target.nodeName }).releaseNode(node);
+  } else {
+    let pools: Pool[] | undefined;
+    try {
+      pools = await loadPools(target.poolDir, []);
+    } catch {
+      pools = undefined;
+    }
+    released = await (await openStore(target)).releaseContainer(id!, ifname, pools);
   }
-  const released = openStore({ dataDir: dirs.dataDir, lockTimeoutMs: DEFAULT_LOCK_TIMEOUT_MS }).withLock((tx) => {
-    const records = tx.attachmentsOf(id).filter((r) => !ifname || r.ifname === ifname);
-    for (const r of records) releaseAttachment(tx, r, pools);
-    return records;
-  });
   if (released.length === 0) {
-    process.stdout.write(`nothing recorded for container ${id}${ifname ? ` interface ${ifname}` : ""}\n`);
+    process.stdout.write(`nothing recorded for ${node !== undefined ? `node ${node}` : `container ${id}${ifname ? ` interface ${ifname}` : ""}`}\n`);
   }
   for (const r of released) {
     process.stdout.write(`released ${r.containerID}/${r.ifname}: ${r.ips.map((e) => `${e.address} (${e.pool})`).join(", ")}\n`);

@@ -1,0 +1,432 @@
+// The etcd backend of the IPAM store: one store for every node of a cluster,
+// for pools that several nodes share (see docs/etcd-store.md for the design
+// and why it was chosen over per-node blocks or one object per pool).
+//
+// Every address in use is one key (a claim); every attachment one record
+// under its node. ADD writes the record and all its claims in one
+// transaction whose compares say "none of these keys exists yet, and the
+// pool's stored definition is the one this node has": two nodes can never
+// hold one address, dual-stack is all-or-nothing, and a transaction sent
+// twice (a timeout after etcd applied it) fails harmlessly the second time.
+// DEL deletes the record and the claims it owns in one transaction compared
+// on their revisions.
+import { CniError, ErrorCode, invalidConfig } from "../../cni/errors";
+import { formatIP, parseIP, type Family, type IPAddr } from "../../ip/address";
+import { poolsExhausted, requestedByFamily, takeRequested, type Allocation } from "../../ipam/allocate";
+import type { Pool } from "../../ipam/pool";
+import type { Selection } from "../../ipam/select";
+import { fnv1a64 } from "../../hash";
+import { readText } from "../../sys/fs";
+import { attachmentKey as keyOf, type AllocationRequest, type AttachmentKey, type IpamStore } from "../backend";
+import type { EtcdStoreSettings } from "../../ipam/store-config";
+import { notHeld, notRecorded, recordedIP } from "../local";
+import type { AttachmentRecord } from "../records";
+import { EtcdClient, prefixEnd, type Compare, type KeyValue, type Operation } from "./client";
+import { etcdKeys, isKeySegment, poolDefinition, storedFingerprint, type EtcdKeys } from "./keys";
+import { nextInPage, scanSegments } from "./scan";
+
+export interface EtcdStoreOptions {
+  settings: EtcdStoreSettings;
+  nodeName: string;
+}
+
+/** What the store keeps under an attachment key: the record, and the node that made it. */
+interface StoredAttachment extends AttachmentRecord {
+  v: 1;
+  node: string;
+}
+
+/** What the store keeps under a claim key: who holds the address. */
+interface StoredClaim {
+  v: 1;
+  address: string;
+  pool: string;
+  node: string;
+  containerID: string;
+  ifname: string;
+  network: string;
+  pod: AttachmentRecord["pod"];
+  created: string;
+}
+
+/** Claim keys read per request while looking for a free address. */
+const PAGE = 256;
+/** Rounds of "scan, then compare-and-create" an ADD tries while other nodes keep taking what it chose. */
+const MAX_ROUNDS = 64;
+
+export interface PoolUsage {
+  allocated: number;
+  byNode: Map<string, number>;
+}
+
+export class EtcdStore implements IpamStore {
+  private readonly keys: EtcdKeys;
+  /** Transactions that failed their compares and were tried again (for the bench). */
+  retries = 0;
+
+  private constructor(
+    readonly client: EtcdClient,
+    private readonly node: string,
+    prefix: string,
+  ) {
+    this.keys = etcdKeys(prefix);
+  }
+
+  static open({ settings, nodeName }: EtcdStoreOptions): EtcdStore {
+    if (!isKeySegment(nodeName)) throw invalidConfig(`node name ${JSON.stringify(nodeName)} cannot name this node's records in etcd`);
+    const tls: { ca?: string; cert?: string; key?: string } = {};
+    const read = (what: string, file: string | undefined) => {
+      if (file === undefined) return undefined;
+      try {
+        return readText(file);
+      } catch (e) {
+        throw invalidConfig(`ipam.store.tls.${what} ${file} cannot be read: ${(e as Error).message}`);
+      }
+    };
+    const ca = read("caFile", settings.tls?.caFile);
+    const cert = read("certFile", settings.tls?.certFile);
+    const key = read("keyFile", settings.tls?.keyFile);
+    if (ca !== undefined) tls.ca = ca;
+    if (cert !== undefined) tls.cert = cert;
+    if (key !== undefined) tls.key = key;
+    const client = new EtcdClient({ endpoints: settings.endpoints, timeoutMs: settings.timeoutMs, ...(settings.tls ? { tls } : {}) });
+    return new EtcdStore(client, nodeName, settings.prefix);
+  }
+
+  async allocate({ owner, selection, requested, pools }: AllocationRequest): Promise<Allocation[]> {
+    const key = this.keys.attachment(this.node, owner.containerID, owner.ifname);
+    for (let round = 1; round <= MAX_ROUNDS; round++) {
+      const existing = await this.client.get(key);
+      if (existing) {
+        const record = this.parseAttachment(existing);
+        const kept = await this.intactAllocations(record, pools);
+        if (kept) return kept;
+        await this.removeRecord(existing, record); // not whole (edited by hand?): start over
+        continue;
+      }
+      const planned = await this.plan(selection, requested);
+      const record: StoredAttachment = { v: 1, ...owner, node: this.node, ips: planned.map(recordedIP) };
+      const claims = planned.map((a) => ({ key: this.keys.claim(a.ip), value: JSON.stringify(this.claimOf(record, a)) }));
+      const definitions = uniquePools(planned).map((pool) => ({ pool, key: this.keys.pool(pool.name), ...poolDefinition(pool) }));
+      const stored = await this.multiGet(definitions.map((d) => d.key));
+      definitions.forEach((d, i) => {
+        const kv = stored[i];
+        if (kv && kv.value !== d.text) throw definitionMismatch(d.pool, d.definition.fingerprint, storedFingerprint(kv.value));
+      });
+      const compare: Compare[] = [
+        { key, target: "CREATE", result: "EQUAL", createRevision: "0" },
+        ...claims.map((c): Compare => ({ key: c.key, target: "CREATE", result: "EQUAL", createRevision: "0" })),
+        ...definitions.map((d, i): Compare =>
+          stored[i] ? { key: d.key, target: "VALUE", result: "EQUAL", value: d.text } : { key: d.key, target: "CREATE", result: "EQUAL", createRevision: "0" },
+        ),
+      ];
+      const success: Operation[] = [
+        { put: { key, value: JSON.stringify(record) } },
+        ...claims.map((c) => ({ put: c })),
+        ...definitions.filter((_, i) => !stored[i]).map((d) => ({ put: { key: d.key, value: d.text } })),
+      ];
+      const failure: Operation[] = definitions.map((d) => ({ range: { key: d.key } }));
+      const r = await this.client.txn(compare, success, failure);
+      if (r.succeeded) return planned;
+      // Someone else was faster: a claim taken, this attachment recorded (a
+      // retried ADD, or our own transaction applied before a timeout), or a
+      // pool defined. The next round reads what is there now.
+      this.retries++;
+      definitions.forEach((d, i) => {
+        const now = r.ranges[i];
+        if (now && now.value !== d.text) throw definitionMismatch(d.pool, d.definition.fingerprint, storedFingerprint(now.value));
+      });
+    }
+    throw new CniError(
+      ErrorCode.TryAgainLater,
+      `gave up after ${MAX_ROUNDS} rounds: other nodes took every address this node chose first`,
+      "retry later; this is contention, not exhaustion",
+    );
+  }
+
+  async release(containerID: string, ifname: string): Promise<void> {
+    const key = this.keys.attachment(this.node, containerID, ifname);
+    for (let round = 1; round <= MAX_ROUNDS; round++) {
+      const kv = await this.client.get(key);
+      if (!kv) return;
+      if (await this.removeRecord(kv, this.parseAttachment(kv))) return;
+      this.retries++;
+    }
+    throw new CniError(ErrorCode.TryAgainLater, `could not release ${containerID}/${ifname}: its record kept changing`);
+  }
+
+  async verify(containerID: string, ifname: string): Promise<AttachmentRecord> {
+    const kv = await this.client.get(this.keys.attachment(this.node, containerID, ifname));
+    if (!kv) throw notRecorded(containerID, ifname);
+    const record = this.parseAttachment(kv);
+    const claims = await this.claimsOf(record);
+    record.ips.forEach((entry, i) => {
+      const claim = claims[i];
+      if (!claim || !this.owns(claim, record)) throw notHeld(entry.address, containerID, ifname, claim && `${claim.node}/${claim.containerID}/${claim.ifname}`);
+    });
+    return record;
+  }
+
+  async collect(network: string, valid: Set<AttachmentKey>): Promise<void> {
+    const errors: unknown[] = [];
+    for (const kv of await this.listPrefix(this.keys.attachmentsOf(this.node))) {
+      try {
+        const record = this.parseAttachment(kv);
+        if (record.network !== network || valid.has(keyOf(record))) continue;
+        await this.release(record.containerID, record.ifname);
+      } catch (e) {
+        errors.push(e);
+      }
+    }
+    if (errors.length > 0) throw errors[0];
+  }
+
+  async hasFree(pools: Pool[]): Promise<boolean> {
+    const snapshot: Snapshot = {};
+    for (const pool of pools) if ((await this.findFree(pool, 0n, snapshot)) !== undefined) return true;
+    return false;
+  }
+
+  async releaseContainer(containerID: string, ifname?: string): Promise<AttachmentRecord[]> {
+    const records = (await this.listPrefix(this.keys.attachmentsOf(this.node, containerID))).map((kv) => this.parseAttachment(kv));
+    const chosen = records.filter((r) => !ifname || r.ifname === ifname);
+    for (const r of chosen) await this.release(r.containerID, r.ifname);
+    return chosen;
+  }
+
+  /** `release --node`: frees everything a node that is gone for good held. */
+  async releaseNode(node: string): Promise<AttachmentRecord[]> {
+    if (!isKeySegment(node)) throw invalidConfig(`${JSON.stringify(node)} is not a node name`);
+    const released: AttachmentRecord[] = [];
+    for (const kv of await this.listPrefix(this.keys.attachmentsOf(node))) {
+      const record = this.parseAttachment(kv);
+      for (let round = 1; ; round++) {
+        const now = await this.client.get(kv.key);
+        if (!now) break;
+        if (await this.removeRecord(now, this.parseAttachment(now))) {
+          released.push(record);
+          break;
+        }
+        if (round === MAX_ROUNDS) throw new CniError(ErrorCode.TryAgainLater, `could not release ${kv.key}: its record kept changing`);
+      }
+    }
+    return released;
+  }
+
+  /** Cluster-wide use of each pool's addresses, and per node (for `pools`). */
+  async usage(pools: Pool[]): Promise<Map<string, PoolUsage>> {
+    const out = new Map<string, PoolUsage>();
+    for (const pool of pools) {
+      const usage: PoolUsage = { allocated: 0, byNode: new Map() };
+      for (const r of pool.usable) {
+        const from = this.keys.claim({ family: pool.family, value: r.start });
+        const end = this.keys.claimRangeEnd({ family: pool.family, value: r.end });
+        for (const kv of await this.listRange(from, end)) {
+          usage.allocated++;
+          const node = this.parseClaim(kv).node;
+          usage.byNode.set(node, (usage.byNode.get(node) ?? 0) + 1);
+        }
+      }
+      out.set(pool.name, usage);
+    }
+    return out;
+  }
+
+  /** One address per requested family, chosen from what etcd holds now. */
+  private async plan(selection: Selection, requested: IPAddr[]): Promise<Allocation[]> {
+    const wanted = requestedByFamily(selection, requested);
+    const taken = new Set<string>();
+    const wantedList = [...wanted.values()];
+    const claimed = await this.multiGet(wantedList.map((ip) => this.keys.claim(ip)));
+    wantedList.forEach((ip, i) => {
+      if (claimed[i]) taken.add(formatIP(ip));
+    });
+    const snapshot: Snapshot = {};
+    const plan: Allocation[] = [];
+    for (const [family, candidates] of [[4, selection.v4], [6, selection.v6]] as const) {
+      if (candidates.length === 0) continue;
+      const want = wanted.get(family);
+      if (want) {
+        plan.push(takeRequested(candidates, want, (_pool, text) => taken.has(text)));
+        continue;
+      }
+      plan.push(await this.takeFirstFree(candidates, family, snapshot));
+    }
+    return plan;
+  }
+
+  private async takeFirstFree(candidates: Pool[], family: Family, snapshot: Snapshot): Promise<Allocation> {
+    for (const pool of candidates) {
+      const value = await this.findFree(pool, this.startOrdinal(pool), snapshot);
+      if (value !== undefined) return { pool, ip: { family: pool.family, value } };
+    }
+    throw poolsExhausted(candidates, family);
+  }
+
+  /**
+   * Where this node starts looking in a pool: a place of its own (from its
+   * name), so that nodes allocating at the same time rarely pick the same
+   * address and seldom have to try again.
+   */
+  private startOrdinal(pool: Pool): bigint {
+    if (pool.total === 0n) return 0n;
+    return BigInt(`0x${fnv1a64(`${this.node}\0${pool.name}`)}`) % pool.total;
+  }
+
+  /**
+   * The first address not claimed, scanning from ordinal `start` and
+   * wrapping around, all pages read at one revision: "none free" is then
+   * true of one instant, never an artefact of claims moving between pages.
+   */
+  private async findFree(pool: Pool, start: bigint, snapshot: Snapshot): Promise<bigint | undefined> {
+    const ip = (value: bigint): IPAddr => ({ family: pool.family, value });
+    for (const segment of scanSegments(pool, start)) {
+      let candidate = segment.from;
+      for (;;) {
+        const page = await this.client.range(this.keys.claim(ip(candidate)), {
+          end: this.keys.claimRangeEnd(ip(segment.to)),
+          limit: PAGE,
+          keysOnly: true,
+          ...(snapshot.revision ? { revision: snapshot.revision } : {}),
+        });
+        snapshot.revision ??= page.revision;
+        const used = page.kvs.flatMap((kv) => this.keys.addressOfClaim(kv.key)?.value ?? []);
+        const step = nextInPage(candidate, segment.to, used, !page.more);
+        if (!step) break;
+        if ("free" in step) return step.free;
+        candidate = step.next;
+      }
+    }
+    return undefined;
+  }
+
+  /** The allocations a record still holds, if every claim is its own and every pool still known. */
+  private async intactAllocations(record: AttachmentRecord, pools: Pool[]): Promise<Allocation[] | undefined> {
+    const claims = await this.claimsOf(record);
+    const allocs: Allocation[] = [];
+    for (const [i, entry] of record.ips.entries()) {
+      const claim = claims[i];
+      const pool = pools.find((p) => p.name === entry.pool);
+      const ip = parseIP(entry.address);
+      if (!claim || !this.owns(claim, record) || !pool || !ip) return undefined;
+      allocs.push({ pool, ip });
+    }
+    return allocs.length > 0 ? allocs : undefined;
+  }
+
+  /** Deletes a record and the claims it owns, if neither changed since read; false when one did. */
+  private async removeRecord(kv: KeyValue, record: AttachmentRecord): Promise<boolean> {
+    const keys = record.ips.map((e) => this.keys.claim(parseIP(e.address)!));
+    const claims = await this.multiGet(keys);
+    const owned = claims.filter((c): c is KeyValue => c !== undefined && this.owns(this.parseClaim(c), record));
+    const r = await this.client.txn(
+      [{ key: kv.key, target: "MOD", result: "EQUAL", modRevision: kv.modRevision }, ...owned.map((c): Compare => ({ key: c.key, target: "MOD", result: "EQUAL", modRevision: c.modRevision }))],
+      [{ deleteKey: kv.key }, ...owned.map((c) => ({ deleteKey: c.key }))],
+    );
+    return r.succeeded;
+  }
+
+  private async claimsOf(record: AttachmentRecord): Promise<(StoredClaim | undefined)[]> {
+    const kvs = await this.multiGet(record.ips.map((e) => this.keys.claim(parseIP(e.address)!)));
+    return kvs.map((kv) => (kv ? this.parseClaim(kv) : undefined));
+  }
+
+  private owns(claim: StoredClaim, record: AttachmentRecord): boolean {
+    return claim.node === this.nodeOf(record) && claim.containerID === record.containerID && claim.ifname === record.ifname;
+  }
+
+  private nodeOf(record: AttachmentRecord): string {
+    return (record as Partial<StoredAttachment>).node ?? this.node;
+  }
+
+  private claimOf(record: StoredAttachment, a: Allocation): StoredClaim {
+    return {
+      v: 1,
+      address: formatIP(a.ip),
+      pool: a.pool.name,
+      node: record.node,
+      containerID: record.containerID,
+      ifname: record.ifname,
+      network: record.network,
+      pod: record.pod,
+      created: record.created,
+    };
+  }
+
+  /** Several keys in one round trip (a transaction without compares). */
+  private async multiGet(keys: string[]): Promise<(KeyValue | undefined)[]> {
+    if (keys.length === 0) return [];
+    return (await this.client.txn([], keys.map((key) => ({ range: { key } })))).ranges;
+  }
+
+  private listPrefix(prefix: string): Promise<KeyValue[]> {
+    return this.listRange(prefix, prefixEnd(prefix));
+  }
+
+  /** Every key in [from, end), page by page at one revision. */
+  private async listRange(from: string, end: string): Promise<KeyValue[]> {
+    const out: KeyValue[] = [];
+    let revision: string | undefined;
+    for (let key = from; ; ) {
+      const page = await this.client.range(key, { end, limit: PAGE, ...(revision ? { revision } : {}) });
+      revision ??= page.revision;
+      out.push(...page.kvs);
+      if (!page.more || page.kvs.length === 0) return out;
+      key = page.kvs[page.kvs.length - 1]!.key + "\0";
+    }
+  }
+
+  private parseAttachment(kv: KeyValue): StoredAttachment {
+    const o = parseStored(kv);
+    const ok =
+      typeof o.containerID === "string" && typeof o.ifname === "string" && typeof o.network === "string" && typeof o.node === "string" &&
+      Array.isArray(o.ips) && (o.ips as unknown[]).every((e) => {
+        const x = e as Record<string, unknown> | null;
+        return !!x && typeof x.pool === "string" && typeof x.address === "string" && parseIP(x.address) !== undefined;
+      });
+    if (!ok) throw damagedKey(kv.key, "not an attachment record (containerID, ifname, network, node, ips)");
+    if (typeof o.pod !== "object" || o.pod === null) o.pod = {};
+    return o as unknown as StoredAttachment;
+  }
+
+  private parseClaim(kv: KeyValue): StoredClaim {
+    const o = parseStored(kv);
+    if (typeof o.node !== "string" || typeof o.containerID !== "string" || typeof o.ifname !== "string") {
+      throw damagedKey(kv.key, "not a claim (node, containerID, ifname)");
+    }
+    return o as unknown as StoredClaim;
+  }
+}
+
+/** Revision a scan's pages are read at, fixed by its first page. */
+interface Snapshot {
+  revision?: string;
+}
+
+function parseStored(kv: KeyValue): Record<string, unknown> {
+  let o: unknown;
+  try {
+    o = JSON.parse(kv.value);
+  } catch {
+    throw damagedKey(kv.key, "not JSON");
+  }
+  if (typeof o !== "object" || o === null || Array.isArray(o)) throw damagedKey(kv.key, "not a JSON object");
+  const v = (o as { v?: unknown }).v;
+  if (v !== 1) throw damagedKey(kv.key, `format version ${JSON.stringify(v)}, this plugin reads version 1`);
+  return o as Record<string, unknown>;
+}
+
+const damagedKey = (key: string, why: string) =>
+  new CniError(ErrorCode.IoFailure, `etcd key ${key} is damaged (${why}); it is left as is so that no address is given twice`);
+
+function definitionMismatch(pool: Pool, ours: string, theirs: string): CniError {
+  return new CniError(
+    ErrorCode.InvalidConfig,
+    `pool ${pool.name} differs between nodes: this node's definition has fingerprint ${ours}, the one stored in etcd by the nodes already using it has ${theirs}; ` +
+      "every node must have the same spec.subnet, spec.ips, spec.excludeIPs and spec.gateway for a pool (see docs/etcd-store.md, \"Changing a shared pool\")",
+  );
+}
+
+function uniquePools(allocs: Allocation[]): Pool[] {
+  return [...new Map(allocs.map((a) => [a.pool.name, a.pool])).values()];
+}

@@ -1,0 +1,234 @@
+// The local backend of the IPAM store: the files under dataDir (store.ts),
+// one node's allocations under one kernel lock. It cannot see other nodes'
+// allocations, so it refuses a pool that several nodes may use unless the
+// configuration says the cluster is this one node (`sharedPools: "allow"`).
+import { CniError, ErrorCode, toCniError } from "../cni/errors";
+import { formatIP, parseIP } from "../ip/address";
+import { findFree, ordinalOf, planAllocation, type Allocation } from "../ipam/allocate";
+import type { Pool } from "../ipam/pool";
+import type { Selection } from "../ipam/select";
+import { sharingReason } from "../ipam/shared";
+import { lockFile } from "../sys/flock";
+import { attachmentKey, type AllocationRequest, type AttachmentKey, type IpamStore } from "./backend";
+import type { LocalStoreSettings } from "../ipam/store-config";
+import type { AttachmentRecord, RecordedIP } from "./records";
+import { AllocationStore, discardPrestaged, type StoreTx } from "./store";
+
+export interface LocalStoreOptions {
+  dataDir: string;
+  lockTimeoutMs: number;
+  nodeName: string;
+  settings: LocalStoreSettings;
+}
+
+export class LocalStore implements IpamStore {
+  private constructor(
+    private readonly files: AllocationStore,
+    private readonly opts: LocalStoreOptions,
+  ) {}
+
+  /** Opens (creating as needed) the store under dataDir. */
+  static open(opts: LocalStoreOptions): LocalStore {
+    const files = AllocationStore.open({
+      dataDir: opts.dataDir,
+      lockTimeoutMs: opts.lockTimeoutMs,
+      acquireLock: (path, timeoutMs) => lockFile(path, { timeoutMs }),
+    });
+    return new LocalStore(files, opts);
+  }
+
+  async allocate({ owner, selection, requested, pools }: AllocationRequest): Promise<Allocation[]> {
+    if (this.opts.settings.sharedPools !== "allow") refuseSharedPools(selection, this.opts.nodeName);
+    const { containerID, ifname } = owner;
+    // A repeated ADD (the record exists) needs no new files: nothing to stage.
+    const fresh = !this.files.recorded(containerID, ifname);
+    const prestaged = fresh ? this.files.prestageClaims(owner, likelyPools(selection)) : new Map();
+    let committed = false;
+    try {
+      return this.files.withLock((tx) => {
+        const existing = tx.attachment(containerID, ifname);
+        if (existing) {
+          const kept = intactAllocations(tx, existing, pools);
+          if (kept) return kept;
+          releaseRecord(tx, existing, pools); // half-written by a killed ADD: start over
+        }
+        const planned = planAllocation(selection, (_pool, ip) => tx.isUsed(ip), {
+          requested,
+          hint: (pool) => tx.hint(pool.name, pool.fingerprint),
+        });
+        const ips = planned.map(recordedIP);
+        tx.commit({ ...owner, ips }, prestaged);
+        committed = true;
+        planned.forEach((a, i) => {
+          // The scan started at the hint, so everything below this ordinal is
+          // used; a static request says nothing about the addresses before it.
+          const { ordinal, fingerprint } = ips[i]!;
+          const wasRequested = requested.some((r) => r.family === a.ip.family && r.value === a.ip.value);
+          if (ordinal !== undefined && fingerprint !== undefined && !wasRequested) {
+            tx.setHint(a.pool.name, fingerprint, BigInt(ordinal) + 1n);
+          }
+        });
+        return planned;
+      });
+    } finally {
+      discardPrestaged(prestaged);
+      // A failed ADD leaves no directory of its own behind (a pool ran out, say).
+      if (fresh && !committed) this.files.removeEmptyContainerDir(containerID);
+    }
+  }
+
+  async release(containerID: string, ifname: string, pools?: Pool[]): Promise<void> {
+    this.files.withLock((tx) => {
+      const record = tx.attachment(containerID, ifname);
+      if (record) releaseRecord(tx, record, pools);
+      tx.tidyContainer(containerID); // what an ADD killed mid-write left there
+    });
+  }
+
+  async verify(containerID: string, ifname: string): Promise<AttachmentRecord> {
+    return this.files.withLock((tx) => {
+      const record = tx.attachment(containerID, ifname);
+      if (!record) throw notRecorded(containerID, ifname);
+      for (const entry of record.ips) {
+        const owner = tx.claim(entry.address);
+        if (!owner || owner.containerID !== containerID || owner.ifname !== ifname) {
+          throw notHeld(entry.address, containerID, ifname, owner && `${owner.containerID}/${owner.ifname}`);
+        }
+      }
+      return record;
+    });
+  }
+
+  async collect(network: string, valid: Set<AttachmentKey>, pools?: Pool[]): Promise<void> {
+    const errors: CniError[] = [];
+    this.files.withLock((tx) => {
+      const recorded = new Set<AttachmentKey>();
+      for (const record of tx.listAttachments()) {
+        const key = attachmentKey(record);
+        if (record.network !== network || valid.has(key)) {
+          recorded.add(key);
+          continue;
+        }
+        try {
+          releaseRecord(tx, record, pools);
+        } catch (e) {
+          errors.push(toCniError(e));
+        }
+      }
+      for (const { address, claim } of tx.listClaims()) {
+        if (claim.network !== network) continue;
+        const key = attachmentKey(claim);
+        // A listed attachment is alive: its address stays claimed even when its
+        // record is missing, or GC would hand a live pod's address out again.
+        if (!recorded.has(key) && !valid.has(key)) {
+          try {
+            tx.dropClaim(address);
+          } catch (e) {
+            errors.push(toCniError(e));
+          }
+        }
+      }
+      tx.sweepStrays(); // temp files of writers that were killed
+    });
+    if (errors.length > 0) throw errors[0]!;
+  }
+
+  async hasFree(pools: Pool[]): Promise<boolean> {
+    return this.files.withLock((tx) => pools.some((p) => findFree(p, (ip) => tx.isUsed(ip), tx.hint(p.name, p.fingerprint)) !== undefined));
+  }
+
+  async releaseContainer(containerID: string, ifname?: string, pools?: Pool[]): Promise<AttachmentRecord[]> {
+    return this.files.withLock((tx) => {
+      const records = tx.attachmentsOf(containerID).filter((r) => !ifname || r.ifname === ifname);
+      for (const r of records) releaseRecord(tx, r, pools);
+      return records;
+    });
+  }
+}
+
+/** Code 7 before anything is written: a pool other nodes may use cannot be kept apart by this node's files. */
+export function refuseSharedPools(selection: Selection, nodeName: string): void {
+  for (const pool of [...selection.v4, ...selection.v6]) {
+    const why = sharingReason(pool, nodeName);
+    if (why) {
+      throw new CniError(
+        ErrorCode.InvalidConfig,
+        `pool ${pool.name} may be used by several nodes (${why}), and the local store cannot keep their allocations apart: ` +
+          `pin the pool to this node with spec.nodeName: [${nodeName}], or use the etcd store (ipam.store.type "etcd"); ` +
+          `a cluster of one node may set ipam.store.sharedPools "allow"`,
+      );
+    }
+  }
+}
+
+export const notRecorded = (containerID: string, ifname: string) =>
+  new CniError(ErrorCode.AllocationMissing, `no allocation recorded for container ${containerID} interface ${ifname}`);
+
+export const notHeld = (address: string, containerID: string, ifname: string, holder?: string) =>
+  new CniError(
+    ErrorCode.AllocationMissing,
+    `address ${address} of container ${containerID} interface ${ifname} is not claimed by it${holder ? ` (held by ${holder})` : ""}`,
+  );
+
+/** The allocations an existing record still holds, if all of them are intact. */
+function intactAllocations(tx: StoreTx, record: AttachmentRecord, pools: Pool[]): Allocation[] | undefined {
+  const allocs: Allocation[] = [];
+  for (const entry of record.ips) {
+    const owner = tx.claim(entry.address);
+    if (!owner || owner.containerID !== record.containerID || owner.ifname !== record.ifname) return undefined;
+    const pool = pools.find((p) => p.name === entry.pool);
+    const ip = parseIP(entry.address);
+    if (!pool || !ip) return undefined;
+    allocs.push({ pool, ip });
+  }
+  return allocs.length > 0 ? allocs : undefined;
+}
+
+/**
+ * Frees one attachment. The pool hint is lowered before the claims go, so a
+ * crash in between can only make the next scan start lower than needed,
+ * never skip a free address.
+ */
+function releaseRecord(tx: StoreTx, record: AttachmentRecord, pools: Pool[] | undefined): void {
+  for (const entry of record.ips) {
+    const place = placeInPool(entry, pools);
+    if (place) {
+      if (place.ordinal < tx.hint(entry.pool, place.fingerprint)) tx.setHint(entry.pool, place.fingerprint, place.ordinal);
+    } else {
+      // The pool changed since: forget the hint (slower next scan, still right).
+      tx.setHint(entry.pool, "reset", 0n);
+    }
+  }
+  tx.release(record);
+}
+
+/** Where an address sits in its pool, for the hint: from the loaded pool, else from what the record noted at ADD. */
+function placeInPool(entry: RecordedIP, pools: Pool[] | undefined): { ordinal: bigint; fingerprint: string } | undefined {
+  const pool = pools?.find((p) => p.name === entry.pool);
+  const ip = parseIP(entry.address);
+  const ordinal = pool && ip ? ordinalOf(pool, ip) : undefined;
+  if (pool && ordinal !== undefined) return { ordinal, fingerprint: pool.fingerprint };
+  if (pools === undefined && entry.ordinal !== undefined && entry.fingerprint !== undefined) {
+    return { ordinal: BigInt(entry.ordinal), fingerprint: entry.fingerprint };
+  }
+  return undefined;
+}
+
+/** An allocation as the record keeps it, with where it sits in its pool (for DEL's hint). */
+export function recordedIP(a: Allocation): RecordedIP {
+  const entry: RecordedIP = { pool: a.pool.name, address: formatIP(a.ip), family: a.ip.family };
+  const ordinal = ordinalOf(a.pool, a.ip);
+  if (ordinal !== undefined) {
+    entry.ordinal = ordinal.toString();
+    entry.fingerprint = a.pool.fingerprint;
+  }
+  return entry;
+}
+
+/** The pool each family most likely takes its address from: the first candidate. */
+function likelyPools(selection: Selection): string[] {
+  const names: string[] = [];
+  if (selection.v4[0]) names.push(selection.v4[0].name);
+  if (selection.v6[0]) names.push(selection.v6[0].name);
+  return names;
+}
