@@ -24,8 +24,9 @@ export interface AttachmentRecord {
 /**
  * One address of an attachment. `ordinal` (its position among the pool's
  * usable addresses, decimal) and `fingerprint` (of the pool's usable set
- * then) let DEL lower the pool's hint without loading the pools; records
- * written before they existed lack them, and DEL then loads the pools.
+ * then) let DEL lower the pool's hint without loading the pools; without
+ * them (an address outside its pool's usable set, a record repair rebuilt
+ * from claims) DEL loads the pools.
  */
 export interface RecordedIP {
   pool: string;
@@ -66,11 +67,38 @@ export function damaged(file: string, why: string): CniError {
 
 const isStr = (v: unknown): v is string => typeof v === "string";
 
+/**
+ * The format of records and claims this build writes and reads, stored in
+ * each as `"v"`. A file of another version is damage to this build (code 5,
+ * explained), never guessed at.
+ */
+export const RECORD_FORMAT_VERSION = 1;
+
+/** An attachment record's file contents. */
+export function encodeAttachment(record: AttachmentRecord): string {
+  return JSON.stringify({ v: RECORD_FORMAT_VERSION, ...record }) + "\n";
+}
+
+/** The claim file of one address of `owner` (a record, or a record without its addresses), from `pool`. */
+export function encodeClaim(owner: Omit<AttachmentRecord, "ips">, pool: string): string {
+  const claim: ClaimRecord = {
+    containerID: owner.containerID,
+    ifname: owner.ifname,
+    network: owner.network,
+    pool,
+    pod: owner.pod,
+    created: owner.created,
+  };
+  return JSON.stringify({ v: RECORD_FORMAT_VERSION, ...claim }) + "\n";
+}
+
 /** The canonical text of an address (what claim files are named), or undefined. */
 export function canonicalAddress(text: string): string | undefined {
   const ip = parseIP(text);
   return ip && formatIP(ip) === text ? text : undefined;
 }
+
+const isPod = (v: unknown): v is PodRef => typeof v === "object" && v !== null && !Array.isArray(v);
 
 function parseObject(text: string, file: string): Record<string, unknown> {
   let v: unknown;
@@ -80,7 +108,16 @@ function parseObject(text: string, file: string): Record<string, unknown> {
     throw damaged(file, text.length === 0 ? "empty" : "not valid JSON");
   }
   if (typeof v !== "object" || v === null || Array.isArray(v)) throw damaged(file, "not a JSON object");
-  return v as Record<string, unknown>;
+  const { v: version, ...o } = v as Record<string, unknown>;
+  if (version !== RECORD_FORMAT_VERSION) {
+    throw damaged(
+      file,
+      version === undefined
+        ? "no format version (\"v\")"
+        : `format version ${JSON.stringify(version).slice(0, 40)}, not ${RECORD_FORMAT_VERSION}, the one this build reads`,
+    );
+  }
+  return o;
 }
 
 export function parseAttachment(text: string, file: string): AttachmentRecord {
@@ -106,17 +143,16 @@ export function parseAttachment(text: string, file: string): AttachmentRecord {
     if (e.ordinal !== undefined && !(isStr(e.ordinal) && e.ordinal.length <= 40 && isDigits(e.ordinal))) delete e.ordinal;
     if (e.fingerprint !== undefined && !(isStr(e.fingerprint) && isLowerHex(e.fingerprint, 16))) delete e.fingerprint;
   }
-  if (o.pod !== undefined && (typeof o.pod !== "object" || o.pod === null)) throw damaged(file, "pod is not an object");
-  if (o.pod === undefined) o.pod = {};
+  if (!isPod(o.pod)) throw damaged(file, "pod is missing or not an object");
+  if (!isStr(o.created)) throw damaged(file, "created is missing");
   return o as unknown as AttachmentRecord;
 }
 
 export function parseClaim(text: string, file: string): ClaimRecord {
   const o = parseObject(text, file);
-  if (!isStr(o.containerID) || !isStr(o.ifname) || !isStr(o.pool)) {
-    throw damaged(file, "missing containerID, ifname or pool");
+  if (!isStr(o.containerID) || !isStr(o.ifname) || !isStr(o.network) || !isStr(o.pool) || !isStr(o.created)) {
+    throw damaged(file, "missing containerID, ifname, network, pool or created");
   }
-  if (!isStr(o.network)) o.network = "";
-  if (typeof o.pod !== "object" || o.pod === null) o.pod = {};
+  if (!isPod(o.pod)) throw damaged(file, "pod is missing or not an object");
   return o as unknown as ClaimRecord;
 }

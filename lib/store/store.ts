@@ -11,13 +11,24 @@
 // still listed by their record, which DEL releases. A claim is never written
 // without a durable record naming it, so nothing is lost or given twice.
 // Temp files of a killed writer are removed by DEL (its container's directory)
-// and GC (everywhere); listings never read them.
-import { exists, isMissing, listDir, listDirIfExists, lstatPath, makeDirIfMissing, makeDirs, overwriteStart, readTextIfExists, removeDir, unlinkPath, unlinkQuietly } from "../sys/fs";
+// and GC (everywhere); listings never read them. A live writer keeps a lock
+// on each of its temp files (atomic.ts), so an ADD's claims pre-staged before
+// the store lock are never taken for a dead writer's.
+//
+// Every store file is opened non-blocking and must be a regular file (a FIFO
+// in its place would hang the call while it holds the lock), and no symbolic
+// link is followed below dataDir; dataDir's own path is checked from "/"
+// (lib/sys/trusted-path.ts).
+import {
+  exists, fileKind, isMissing, listDir, listDirIfExists, lstatPath, makeDirIfMissing, makeDirs, O_NOFOLLOW, overwriteStart, readTextIfExists,
+  removeDir, unlinkPath, unlinkQuietly,
+} from "../sys/fs";
 import { joinPath as join } from "../sys/path";
+import { untrustedComponent } from "../sys/trusted-path";
 import { CniError, ErrorCode } from "../cni/errors";
-import { discardStaged, fsyncDir, publishFile, stageFiles, type StagedFile } from "./atomic";
+import { discardStaged, fsyncDir, publishFile, removeIfAbandoned, stageFiles, writeFileAtomic, type StagedFile } from "./atomic";
 import { safeName, storeLayout, TEMP_PREFIX, type StoreLayout } from "./layout";
-import { damaged, parseAttachment, parseClaim, type AttachmentRecord, type ClaimRecord } from "./records";
+import { damaged, encodeAttachment, encodeClaim, parseAttachment, parseClaim, type AttachmentRecord, type ClaimRecord } from "./records";
 import { isDigits } from "../text";
 
 export interface StoreLock {
@@ -38,11 +49,32 @@ function storeIo(e: unknown, what: string): CniError {
   return new CniError(ErrorCode.IoFailure, `store: cannot ${what}: ${err.message}${hint}`, err.code ?? "");
 }
 
+/** A store file's text (undefined when missing); a FIFO, device or link in its place is code 5 naming it. */
 function readIfExists(file: string): string | undefined {
   try {
-    return readTextIfExists(file);
+    return readTextIfExists(file, O_NOFOLLOW);
   } catch (e) {
     throw storeIo(e, `read ${file}`);
+  }
+}
+
+/**
+ * A directory dataDir lives in, checked from "/": no component another user
+ * could replace (lib/sys/trusted-path.ts). Code 7 naming the component.
+ */
+export function checkTrustedPath(dir: string, what: string): void {
+  let problem;
+  try {
+    problem = untrustedComponent(dir);
+  } catch (e) {
+    throw storeIo(e, `inspect the path of ${what} ${dir}`);
+  }
+  if (problem) {
+    throw new CniError(
+      ErrorCode.InvalidConfig,
+      `${what} ${dir} is not safe to use: ${problem.path} on its path is ${problem.why}, so another user could move it elsewhere; ` +
+        "use a path whose every directory belongs to root (or this user) and is not writable by others",
+    );
   }
 }
 
@@ -82,10 +114,20 @@ export class AllocationStore {
     this.unlocked = new StoreTx(this.layout);
   }
 
+  /**
+   * The store under dataDir as it is, for inspection (`store check`): nothing
+   * is created or refused; only the lock is taken.
+   */
+  static inspect(opts: StoreOptions): AllocationStore {
+    return new AllocationStore(opts);
+  }
+
   /** Opens (creating 0700 directories as needed) the store under dataDir. */
   static open(opts: StoreOptions): AllocationStore {
     const store = new AllocationStore(opts);
     const l = store.layout;
+    // Before creating anything: mkdir would follow a replaced component.
+    checkTrustedPath(l.root, "dataDir");
     try {
       makeDirs(l.root, 0o700);
     } catch (e) {
@@ -113,7 +155,9 @@ export class AllocationStore {
    * is held across fewer disk flushes, which is what serialises a burst of
    * ADDs. Best effort: on any failure nothing is kept and commit() stages
    * the claims itself; what a killed process leaves is swept by DEL and GC
-   * like any temp file of the container's directory.
+   * like any temp file of the container's directory. The files stay locked
+   * while this process lives, so a sweeper running before the lock is ours
+   * leaves them alone.
    */
   prestageClaims(owner: ClaimOwner, pools: string[]): PrestagedClaims {
     const staged: PrestagedClaims = new Map();
@@ -121,8 +165,9 @@ export class AllocationStore {
     let createdDir = false;
     try {
       createdDir = makeDirIfMissing(dir, 0o700);
+      this.unlocked.checkContainerDir(owner.containerID);
       // The address is chosen under the lock; the path given here only names the temp file.
-      const contents = pools.map((pool) => claimText(owner, pool));
+      const contents = pools.map((pool) => encodeClaim(owner, pool));
       const files = stageFiles(contents.map((data) => ({ path: join(dir, "claim"), data, tmpDir: dir })));
       pools.forEach((pool, i) => staged.set(pool, { ...files[i]!, content: contents[i]! }));
       // Already in the journal commit of the fsyncs above: costs no second one.
@@ -185,11 +230,36 @@ export class StoreTx {
     return join(this.containerDir(containerID), safeName(ifname, "interface name"));
   }
 
-  private claimFile(address: string): string {
+  claimFile(address: string): string {
     return join(this.layout.claims, safeName(address, "address"));
   }
 
+  /**
+   * The container's directory, refused (code 5, named) when something else
+   * is in its place: a symbolic link there would put records and temp files
+   * outside dataDir. A missing directory is fine (nothing recorded).
+   */
+  checkContainerDir(containerID: string): string {
+    const dir = this.containerDir(containerID);
+    let kind: string | undefined;
+    try {
+      const st = lstatPath(dir);
+      if (!st.isDirectory()) kind = fileKind(st.mode);
+    } catch (e) {
+      if (!isMissing(e)) throw storeIo(e, `inspect ${dir}`);
+    }
+    if (kind !== undefined) {
+      throw new CniError(
+        ErrorCode.IoFailure,
+        `store: ${dir} is a ${kind}, not a directory; refusing to use it (it is not what the plugin writes: ` +
+          "`spiderpool-ipam store check` lists it, `spiderpool-ipam store repair` sets it aside)",
+      );
+    }
+    return dir;
+  }
+
   attachment(containerID: string, ifname: string): AttachmentRecord | undefined {
+    this.checkContainerDir(containerID);
     const file = this.attachmentFile(containerID, ifname);
     const text = readIfExists(file);
     return text === undefined ? undefined : readAttachmentAt(text, file, containerID, ifname);
@@ -197,10 +267,10 @@ export class StoreTx {
 
   /** Every interface of one container (for `release --container-id`). */
   attachmentsOf(containerID: string): AttachmentRecord[] {
-    const dir = this.containerDir(containerID);
+    const dir = this.checkContainerDir(containerID);
     let names: string[];
     try {
-      names = listDirIfExists(dir) ?? [];
+      names = listDirIfExists(dir, O_NOFOLLOW) ?? [];
     } catch (e) {
       throw storeIo(e, `list ${dir}`);
     }
@@ -247,7 +317,12 @@ export class StoreTx {
 
   /** The lowest ordinal that may be free in a pool whose usable set has this fingerprint. */
   hint(pool: string, fingerprint: string): bigint {
-    const text = readIfExists(join(this.layout.hints, safeName(pool, "pool name")));
+    let text: string | undefined;
+    try {
+      text = readIfExists(join(this.layout.hints, safeName(pool, "pool name")));
+    } catch {
+      return 0n; // only a hint: setHint replaces whatever is there
+    }
     if (!text) return 0n;
     const [fp, ord] = text.trim().split(" ");
     if (fp !== fingerprint || !ord || !isDigits(ord)) return 0n;
@@ -260,17 +335,19 @@ export class StoreTx {
    * never a reason to fail. A torn or stale hint only moves where the scan
    * starts (it wraps around), and one that does not parse reads as 0. When
    * one cannot be written (disk full) it is removed instead: a missing hint
-   * means "scan from the start", always right.
+   * means "scan from the start", always right. Anything else in a hint's
+   * place (a FIFO, a link) is removed and the hint written afresh.
    */
   setHint(pool: string, fingerprint: string, ordinal: bigint): void {
     const file = join(this.layout.hints, safeName(pool, "pool name"));
-    try {
-      overwriteStart(file, `${fingerprint} ${ordinal}`.padEnd(HINT_WIDTH - 1) + "\n", 0o600);
-    } catch {
+    const text = `${fingerprint} ${ordinal}`.padEnd(HINT_WIDTH - 1) + "\n";
+    for (let attempt = 0; attempt < 2; attempt++) {
       try {
-        unlinkPath(file);
+        overwriteStart(file, text, 0o600);
+        return;
       } catch {
-        /* no hint at all is fine too */
+        // No hint at all is fine too (disk full, a directory in its place).
+        unlinkQuietly(file);
       }
     }
   }
@@ -283,7 +360,9 @@ export class StoreTx {
    * first, so one journal commit makes them durable together; then the
    * record goes into place durably, and only then the claims. The claims are
    * staged in the container's directory, where DEL sweeps what a killed ADD
-   * left, and renamed into ips/ from there.
+   * left, and renamed into ips/ from there. A pre-staged claim that is gone
+   * (removed by hand, or by a sweeper between its creation and its lock) is
+   * staged afresh here.
    */
   commit(record: AttachmentRecord, prestaged: PrestagedClaims = new Map()): void {
     const dir = this.containerDir(record.containerID);
@@ -293,17 +372,19 @@ export class StoreTx {
     let createdDir = false;
     try {
       createdDir = makeDirIfMissing(dir, 0o700);
+      this.checkContainerDir(record.containerID);
       const claimFiles: StagedFile[] = [];
-      const toStage: { path: string; data: string; tmpDir?: string }[] = [{ path: file, data: JSON.stringify(record) + "\n" }];
+      const toStage: { path: string; data: string; tmpDir?: string }[] = [{ path: file, data: encodeAttachment(record) }];
       for (const ip of record.ips) {
         const early = prestaged.get(ip.pool);
-        if (early && early.content === claimText(record, ip.pool)) {
+        const content = encodeClaim(record, ip.pool);
+        if (early && early.content === content && exists(early.tmp)) {
           prestaged.delete(ip.pool); // one claim file per pool: a second address of a pool stages its own
-          const claimFile = { tmp: early.tmp, path: this.claimFile(ip.address) };
-          staged.push(claimFile);
-          claimFiles.push(claimFile);
+          early.path = this.claimFile(ip.address);
+          staged.push(early);
+          claimFiles.push(early);
         } else {
-          toStage.push({ path: this.claimFile(ip.address), data: claimText(record, ip.pool), tmpDir: dir });
+          toStage.push({ path: this.claimFile(ip.address), data: content, tmpDir: dir });
         }
       }
       const [recordFile, ...lateClaims] = stageFiles(toStage);
@@ -371,20 +452,22 @@ export class StoreTx {
 
   /**
    * Removes what a killed writer left in one container's directory: temp
-   * files (every writer holds the lock, so under it any temp file is stray)
-   * and the directory itself once empty. For DEL: costs one readdir.
+   * files no live writer holds (an ADD waiting for the lock holds the claims
+   * it pre-staged) and the directory itself once empty. For DEL: costs one
+   * readdir.
    */
   tidyContainer(containerID: string): void {
     const dir = this.containerDir(containerID);
     let names: string[] | undefined;
     try {
-      names = listDirIfExists(dir);
+      names = listDirIfExists(dir, O_NOFOLLOW);
     } catch {
       return;
     }
     if (!names) return;
-    for (const n of names) if (n.startsWith(TEMP_PREFIX)) unlinkQuietly(join(dir, n));
-    if (names.every((n) => n.startsWith(TEMP_PREFIX))) {
+    let left = 0;
+    for (const n of names) if (!n.startsWith(TEMP_PREFIX) || !removeIfAbandoned(join(dir, n))) left++;
+    if (left === 0) {
       try {
         removeDir(dir);
       } catch {
@@ -394,7 +477,8 @@ export class StoreTx {
   }
 
   /**
-   * Removes every stray temp file of the store and empty container
+   * Removes every stray temp file of the store (those no live writer holds:
+   * ADDs waiting for the lock, pool cache writers) and empty container
    * directories (for GC, which lists everything anyway). Returns the paths.
    */
   sweepStrays(): string[] {
@@ -402,32 +486,18 @@ export class StoreTx {
     const sweep = (dir: string) => {
       let names: string[];
       try {
-        names = listDir(dir);
+        names = listDir(dir, O_NOFOLLOW);
       } catch {
         return;
       }
       for (const n of names) {
-        if (n.startsWith(TEMP_PREFIX) && unlinkQuietly(join(dir, n))) removed.push(join(dir, n));
+        if (n.startsWith(TEMP_PREFIX) && removeIfAbandoned(join(dir, n))) removed.push(join(dir, n));
       }
     };
     sweep(this.layout.claims);
     sweep(this.layout.hints);
     sweep(this.layout.attachments);
-    // The pool cache is written outside the lock: only old temp files are stray.
-    let cached: string[] = [];
-    try {
-      cached = listDir(this.layout.cache).filter((n) => n.startsWith(TEMP_PREFIX));
-    } catch {
-      /* no cache yet */
-    }
-    for (const n of cached) {
-      const file = join(this.layout.cache, n);
-      try {
-        if (Date.now() - lstatPath(file).mtimeMs > STRAY_CACHE_AGE_MS && unlinkQuietly(file)) removed.push(file);
-      } catch {
-        /* gone meanwhile */
-      }
-    }
+    sweep(this.layout.cache);
     let ids: string[] = [];
     try {
       ids = listDir(this.layout.attachments).filter((n) => !n.startsWith("."));
@@ -438,7 +508,7 @@ export class StoreTx {
       const dir = join(this.layout.attachments, id);
       sweep(dir);
       try {
-        if (listDir(dir).length === 0) {
+        if (listDir(dir, O_NOFOLLOW).length === 0) {
           removeDir(dir);
           removed.push(dir);
         }
@@ -447,6 +517,51 @@ export class StoreTx {
       }
     }
     return removed;
+  }
+
+  /**
+   * Writes one record alone, durably (repair: a record rebuilt from the
+   * claims that name it; its claims exist already).
+   */
+  writeRecord(record: AttachmentRecord): void {
+    const dir = this.containerDir(record.containerID);
+    try {
+      const created = makeDirIfMissing(dir, 0o700);
+      this.checkContainerDir(record.containerID);
+      writeFileAtomic(this.attachmentFile(record.containerID, record.ifname), encodeAttachment(record));
+      if (created) fsyncDir(this.layout.attachments);
+    } catch (e) {
+      throw storeIo(e, `write the record of ${record.containerID}/${record.ifname}`);
+    }
+  }
+
+  /**
+   * Writes the claim on `address` for `owner`, durably, replacing whatever
+   * is there (repair). Anything but a directory is replaced in one rename;
+   * a directory is handed to `setAside` only once the new claim is staged
+   * beside it, so the address is unclaimed for two renames at most.
+   */
+  writeClaim(address: string, owner: ClaimOwner, pool: string, setAside: (file: string) => void): void {
+    const file = this.claimFile(address);
+    try {
+      const [staged] = stageFiles([{ path: file, data: encodeClaim(owner, pool) }]);
+      try {
+        let isDirectory = false;
+        try {
+          isDirectory = lstatPath(file).isDirectory();
+        } catch (e) {
+          if (!isMissing(e)) throw e;
+        }
+        if (isDirectory) setAside(file);
+      } catch (e) {
+        discardStaged(staged!);
+        throw e;
+      }
+      publishFile(staged!);
+      fsyncDir(this.layout.claims);
+    } catch (e) {
+      throw storeIo(e, `write the claim on ${address}`);
+    }
   }
 
   /** Removes a claim with no attachment record behind it (repair, GC). */
@@ -465,19 +580,6 @@ export type ClaimOwner = Omit<AttachmentRecord, "ips">;
 /** Claim files staged before the lock, by pool, with the text each holds. */
 export type PrestagedClaims = Map<string, StagedFile & { content: string }>;
 
-/** The claim file of one address of `owner`, from `pool`. */
-function claimText(owner: ClaimOwner, pool: string): string {
-  const claim: ClaimRecord = {
-    containerID: owner.containerID,
-    ifname: owner.ifname,
-    network: owner.network,
-    pool,
-    pod: owner.pod,
-    created: owner.created,
-  };
-  return JSON.stringify(claim) + "\n";
-}
-
 /** Removes pre-staged claim files commit() did not use. */
 export function discardPrestaged(prestaged: PrestagedClaims): void {
   for (const staged of prestaged.values()) discardStaged(staged);
@@ -492,9 +594,6 @@ function publish(staged: StagedFile, written: string[]): void {
   publishFile(staged);
   written.push(staged.path);
 }
-
-/** A pool cache temp file this old belongs to a process that died. */
-export const STRAY_CACHE_AGE_MS = 60_000;
 
 /**
  * Parses a record and checks it is the one its path names: a record copied

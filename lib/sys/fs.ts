@@ -7,13 +7,14 @@
 // pod's netns. Failures throw SysError, whose `code` ("ENOENT", ...) reads
 // like Node's, so callers test `code` the same way.
 import {
-  O_CREAT, O_DIRECTORY, O_EXCL, O_NONBLOCK, O_RDONLY, O_TRUNC, O_WRONLY, SysError, sysAccess, sysClose, sysFsync, sysGetdents,
-  sysGethostname, sysMkdir, sysOpen, sysOpenIfExists, sysPwrite, sysRead, sysRename, sysRmdir, sysStatx, sysUnlink, sysWrite,
+  LOCK_EX, LOCK_NB, O_CREAT, O_DIRECTORY, O_EXCL, O_NOFOLLOW, O_NONBLOCK, O_RDONLY, O_TRUNC, O_WRONLY, SysError, sysAccess, sysClose,
+  sysFlock, sysFsync, sysGetdents, sysGethostname, sysMkdir, sysOpen, sysOpenIfExists, sysPwrite, sysRead, sysRename, sysRmdir,
+  sysChmod, sysReadlink, sysStatx, sysUnlink, sysWrite,
 } from "./libc";
 import { Errno } from "./errno";
 import { dirName } from "./path";
 
-export { O_CREAT, O_DIRECTORY, O_EXCL, O_NONBLOCK, O_RDONLY, O_TRUNC, O_WRONLY, SysError };
+export { O_CREAT, O_DIRECTORY, O_EXCL, O_NOFOLLOW, O_NONBLOCK, O_RDONLY, O_TRUNC, O_WRONLY, SysError };
 
 const AT_FDCWD = -100;
 const AT_SYMLINK_NOFOLLOW = 0x100;
@@ -52,13 +53,69 @@ export function readAll(fd: number): string {
   }
 }
 
-export function readText(path: string, flags = 0): string {
-  const fd = sysOpen(path, O_RDONLY | flags);
+/**
+ * A path that is there but is not a regular file: a FIFO would block a read
+ * (or a write) forever, a device or a directory is never what a file of ours
+ * should be. `code` reads like an errno name, for callers that test codes.
+ */
+export class NotRegularFileError extends Error {
+  readonly code = "ENOTREG";
+  constructor(
+    readonly path: string,
+    readonly kind: string,
+  ) {
+    super(`${path} is a ${kind}, not a regular file`);
+    this.name = "NotRegularFileError";
+  }
+}
+
+/** What kind of file a mode says, in words (for messages). */
+export function fileKind(mode: number): string {
+  switch (mode & S_IFMT) {
+    case 0o100000:
+      return "regular file";
+    case 0o040000:
+      return "directory";
+    case 0o120000:
+      return "symbolic link";
+    case 0o010000:
+      return "FIFO";
+    case 0o020000:
+      return "character device";
+    case 0o060000:
+      return "block device";
+    case 0o140000:
+      return "socket";
+    default:
+      return "file of unknown type";
+  }
+}
+
+/** Closes `fd` and throws unless it is a regular file. */
+function requireRegular(fd: number, path: string): void {
+  const st = fstatFile(fd);
+  if (st.isFile()) return;
+  sysClose(fd);
+  throw new NotRegularFileError(path, fileKind(st.mode));
+}
+
+/** Reads all of an open regular file, then closes it. */
+function readRegular(fd: number, path: string): string {
+  requireRegular(fd, path);
   try {
     return readAll(fd);
   } finally {
     sysClose(fd);
   }
+}
+
+/**
+ * A regular file's text. Opened with O_NONBLOCK so that a FIFO (or a
+ * device) in its place cannot block the open, then refused by fstat
+ * (NotRegularFileError). `flags` adds e.g. O_NOFOLLOW.
+ */
+export function readText(path: string, flags = 0): string {
+  return readRegular(sysOpen(path, O_RDONLY | O_NONBLOCK | flags), path);
 }
 
 /** True for "it is not there" (a missing file, or a path through a non-directory). */
@@ -67,14 +124,10 @@ export const isMissing = (e: unknown): boolean => {
   return code === "ENOENT" || code === "ENOTDIR";
 };
 
-export function readTextIfExists(path: string): string | undefined {
-  const fd = sysOpenIfExists(path, O_RDONLY);
-  if (fd === -1) return undefined;
-  try {
-    return readAll(fd);
-  } finally {
-    sysClose(fd);
-  }
+/** readText, or undefined when the file is not there. */
+export function readTextIfExists(path: string, flags = 0): string | undefined {
+  const fd = sysOpenIfExists(path, O_RDONLY | O_NONBLOCK | flags);
+  return fd === -1 ? undefined : readRegular(fd, path);
 }
 
 /** Writes all of `text`, retrying short writes. */
@@ -90,7 +143,9 @@ export function writeAll(fd: number, text: string | Uint8Array): void {
  * costs ~0.2 ms here). Only for data where a torn write is harmless.
  */
 export function overwriteStart(path: string, text: string, mode: number): void {
-  const fd = sysOpen(path, O_WRONLY | O_CREAT, mode);
+  // Non-blocking and not through a symbolic link: only a regular file of ours is written.
+  const fd = sysOpen(path, O_WRONLY | O_CREAT | O_NONBLOCK | O_NOFOLLOW, mode);
+  requireRegular(fd, path);
   try {
     const bytes = encoder.encode(text);
     let off = 0;
@@ -111,6 +166,7 @@ export function writeText(path: string, text: string): void {
 }
 
 export const renamePath = sysRename;
+export const chmodPath = sysChmod;
 export const unlinkPath = sysUnlink;
 export const removeDir = sysRmdir;
 
@@ -122,6 +178,17 @@ export function unlinkQuietly(path: string): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * Tries to take flock(LOCK_EX) on an open file without waiting: true when
+ * taken (it is dropped when every descriptor of that open file is closed).
+ */
+export function tryLockFile(fd: number): boolean {
+  const errno = sysFlock(fd, LOCK_EX | LOCK_NB);
+  if (errno === 0) return true;
+  if (errno === Errno.EWOULDBLOCK) return false;
+  throw new SysError("flock", errno);
 }
 
 /** mkdir unless the path exists; true when this call made it (one made meanwhile by another process counts as there). */
@@ -227,14 +294,18 @@ export function fstatFile(fd: number): FileStat {
   return decodeStatx();
 }
 
-/** The names in a directory (no "." or ".."), in the file system's order. */
-export function listDir(path: string): string[] {
-  return namesIn(sysOpen(path, O_RDONLY | O_DIRECTORY), path);
+/** The names in a directory (no "." or ".."), in the file system's order. `flags` adds e.g. O_NOFOLLOW. */
+export function listDir(path: string, flags = 0): string[] {
+  return namesIn(sysOpen(path, O_RDONLY | O_DIRECTORY | flags), path);
 }
 
-/** The names in a directory, or undefined when it is not there (without an exception). */
-export function listDirIfExists(path: string): string[] | undefined {
-  const fd = sysOpenIfExists(path, O_RDONLY | O_DIRECTORY);
+/**
+ * The names in a directory, or undefined when it is not there (without an
+ * exception). With O_NOFOLLOW a symbolic link in its place is not followed:
+ * it lists as undefined, like any other non-directory.
+ */
+export function listDirIfExists(path: string, flags = 0): string[] | undefined {
+  const fd = sysOpenIfExists(path, O_RDONLY | O_DIRECTORY | flags);
   return fd === -1 ? undefined : namesIn(fd, path);
 }
 
@@ -259,6 +330,34 @@ function namesIn(fd: number, path: string): string[] {
   } finally {
     sysClose(fd);
   }
+}
+
+/**
+ * Copies a regular file's bytes (not through a symbolic link) to a new file
+ * `to` (which must not exist), fsynced.
+ */
+export function copyFile(from: string, to: string, mode = 0o600): void {
+  const src = sysOpen(from, O_RDONLY | O_NONBLOCK | O_NOFOLLOW);
+  requireRegular(src, from);
+  try {
+    const dst = sysOpen(to, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, mode);
+    try {
+      const chunk = new Uint8Array(64 * 1024);
+      for (let n = sysRead(src, chunk); n > 0; n = sysRead(src, chunk)) writeAll(dst, chunk.subarray(0, n));
+      sysFsync(dst);
+    } finally {
+      sysClose(dst);
+    }
+  } finally {
+    sysClose(src);
+  }
+}
+
+/** A symbolic link's target, as stored in the link. */
+export function readLink(path: string): string {
+  const buffer = new Uint8Array(4096); // PATH_MAX
+  const n = sysReadlink(path, buffer);
+  return decoder.decode(buffer.subarray(0, n));
 }
 
 /** This host's name (what uname -n says in this UTS namespace). */

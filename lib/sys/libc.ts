@@ -119,6 +119,16 @@ function loadProcessCalls() {
 // before): a function run at every system call is called often enough for
 // the JIT to compile it, ~0.5 ms of CPU per plugin call (measured with
 // BUN_JSC_reportCompileTimes) that a one-shot process never earns back.
+// Calls a plugin makes rarely or never: reading a symbolic link met on a
+// checked path (lib/sys/trusted-path.ts), chmod for `store repair`.
+function loadRareFileCalls() {
+  return ffi.dlopen("libc.so.6", {
+    readlink: { args: [cstring, ptr, u64], returns: i64_fast },
+    chmod: { args: [cstring, u32], returns: i32 },
+  }).symbols;
+}
+let rareFileSymbols: ReturnType<typeof loadRareFileCalls> | undefined;
+
 let symbols: ReturnType<typeof load> | undefined;
 let moreSymbols: ReturnType<typeof loadNetworkAndSignals> | undefined;
 let processSymbols: ReturnType<typeof loadProcessCalls> | undefined;
@@ -309,4 +319,17 @@ export function sysGetppid(): number {
 
 export function sysGethostname(buffer: Uint8Array): void {
   while ((symbols ??= load()).gethostname(buffer, buffer.byteLength) === -1) failUnlessInterrupted("gethostname", "");
+}
+
+/** readlink(2) into `buffer`; returns the target's length in bytes (not NUL-terminated). */
+export function sysReadlink(path: string, buffer: Uint8Array): number {
+  for (;;) {
+    const n = Number((rareFileSymbols ??= loadRareFileCalls()).readlink(path, buffer, buffer.byteLength));
+    if (n !== -1) return n;
+    failUnlessInterrupted("readlink", path);
+  }
+}
+
+export function sysChmod(path: string, mode: number): void {
+  while ((rareFileSymbols ??= loadRareFileCalls()).chmod(path, mode) === -1) failUnlessInterrupted("chmod", path);
 }

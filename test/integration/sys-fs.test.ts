@@ -19,8 +19,8 @@ it("reads and lists what is there, and gives null for what is not", () => {
   const out = probe("if-exists", ...paths);
 
   expect(out.read[0]).toEqual({ ok: true, value: "text\n" });
-  // A directory opens but cannot be read as text: an error, not "missing".
-  expect(out.read[1]).toMatchObject({ ok: false, error: { code: "EISDIR" } });
+  // A directory is not a regular file: an error, not "missing".
+  expect(out.read[1]).toMatchObject({ ok: false, error: { code: "ENOTREG" } });
   expect(out.read[2]).toEqual({ ok: true, value: null });
   expect(out.read[3]).toEqual({ ok: true, value: null });
 

@@ -4,7 +4,7 @@
 import { describe, expect, it } from "vitest";
 import { CniError } from "../../lib/cni/errors";
 import { safeName } from "../../lib/store/layout";
-import { canonicalAddress, parseAttachment, parseClaim } from "../../lib/store/records";
+import { canonicalAddress, encodeAttachment, encodeClaim, parseAttachment, parseClaim, type AttachmentRecord } from "../../lib/store/records";
 
 const codeOf = (fn: () => unknown): number | undefined => {
   try {
@@ -16,7 +16,7 @@ const codeOf = (fn: () => unknown): number | undefined => {
 };
 
 const record = (ips: unknown[], extra: Record<string, unknown> = {}) =>
-  JSON.stringify({ containerID: "c", ifname: "eth0", network: "n", pod: {}, ips, created: "t", ...extra });
+  JSON.stringify({ v: 1, containerID: "c", ifname: "eth0", network: "n", pod: {}, ips, created: "t", ...extra });
 
 describe("safeName", () => {
   it.each(["", ".", "..", ".tmp-eth0-1-1", ".hidden", "a/b", "../x", "a\0b", "x".repeat(256), "é".repeat(128)])("refuses %j with code 4", (name) => {
@@ -55,10 +55,39 @@ describe("records", () => {
     expect((err as CniError).message).toContain("spiderpool-ipam store check");
   });
 
-  it("claims need their owner; a missing network or pod reads as empty", () => {
-    expect(parseClaim(JSON.stringify({ containerID: "c", ifname: "eth0", pool: "p" }), "f")).toMatchObject({ network: "", pod: {} });
+  it("claims need every field ADD writes", () => {
+    const claim = { v: 1, containerID: "c", ifname: "eth0", network: "n", pool: "p", pod: {}, created: "t" };
+    expect(parseClaim(JSON.stringify(claim), "f")).toEqual({ containerID: "c", ifname: "eth0", network: "n", pool: "p", pod: {}, created: "t" });
+    for (const key of ["network", "pod", "created", "pool"]) {
+      expect(codeOf(() => parseClaim(JSON.stringify({ ...claim, [key]: undefined }), "f")), key).toBe(5);
+    }
     expect(codeOf(() => parseClaim("{}", "f"))).toBe(5);
     expect(codeOf(() => parseClaim("", "f"))).toBe(5);
+  });
+
+  it("the store's encoders write the format version, and parsing gives back what was encoded", () => {
+    const r: AttachmentRecord = {
+      containerID: "c",
+      ifname: "eth0",
+      network: "n",
+      pod: { namespace: "ns", name: "p" },
+      ips: [{ pool: "p-v4", address: "10.0.0.1", family: 4, ordinal: "3", fingerprint: "0123456789abcdef" }],
+      created: "t",
+    };
+    expect(JSON.parse(encodeAttachment(r)).v).toBe(1);
+    expect(parseAttachment(encodeAttachment(r), "f")).toEqual(r);
+    const { ips: _ips, ...owner } = r;
+    expect(parseClaim(encodeClaim(r, "p-v4"), "f")).toEqual({ ...owner, pool: "p-v4" });
+  });
+
+  it.each([
+    ["no version", undefined, "no format version"],
+    ["a later version", 2, "format version 2, not 1"],
+    ["a version as text", "1", 'format version "1", not 1'],
+  ])("a record or claim with %s is damaged, and says why", (_what, v, why) => {
+    const text = JSON.stringify({ ...JSON.parse(record([])), v });
+    expect(() => parseAttachment(text, "f")).toThrow(why);
+    expect(() => parseClaim(JSON.stringify({ v, containerID: "c", ifname: "eth0", network: "n", pool: "p", pod: {}, created: "t" }), "f")).toThrow(why);
   });
 
   it("canonicalAddress is the claim file name of an address, or nothing", () => {

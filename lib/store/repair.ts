@@ -1,0 +1,279 @@
+// `store repair`: a plan made from one scan (planRepair, pure), then its
+// actions applied one by one under the store lock (applyRepairAction).
+//
+// The rule: a claim file is never removed. A claim's existence is what keeps
+// an address from being given again, so
+//   - a damaged claim is replaced (never removed) by a readable one, owned by
+//     the one record that lists the address, or else held by a record of its
+//     own, `repair-held-<time>`, that an operator releases once sure;
+//   - a claim whose record is gone gets its record rebuilt from the claim, so
+//     the runtime's DEL or GC releases it the normal way;
+//   - a damaged record is set aside and rebuilt from the claims naming it.
+// What is removed holds no address: stray temp files, empty directories, and
+// records that hold none of the addresses they list (a killed ADD or DEL).
+// Damaged and replaced files are moved to dataDir/damaged/<time>/, not deleted.
+import { isValidContainerId } from "../cni/env";
+import { formatIP, parseIP, type IPAddr } from "../ip/address";
+import { rangeListContains, type IPRange } from "../ip/range";
+import { chmodPath, copyFile, isMissing, makeDirs, removeDir, renamePath } from "../sys/fs";
+import { dirName, joinPath as join } from "../sys/path";
+import { removeIfAbandoned } from "./atomic";
+import { safeName, type StoreLayout } from "./layout";
+import type { AttachmentRecord, ClaimRecord, RecordedIP } from "./records";
+import { HELD_PREFIX, keyOf, relativeTo, type RecordKey, type StoreScan } from "./scan";
+import type { StoreTx } from "./store";
+
+/** What repair needs to know of a pool: which addresses are its own. */
+export interface PoolRanges {
+  name: string;
+  family: 4 | 6;
+  usable: IPRange[];
+}
+
+/** One step of a repair, as data: `text` is what is printed. Paths are absolute. */
+export type RepairAction = { text: string } & (
+  | { kind: "chmod"; file: string; mode: number }
+  /** Moves a file or directory under damaged/<stamp>/ (and its container directory, once empty). */
+  | { kind: "set-aside"; file: string }
+  /** A damaged record: a copy goes aside, then the rebuilt record replaces it. */
+  | { kind: "rewrite-record"; file: string; record: AttachmentRecord }
+  /** A record that is gone, rebuilt from the claims naming it. */
+  | { kind: "restore-record"; record: AttachmentRecord }
+  /** A damaged claim replaced by one for `owner` (a copy of a regular file goes aside first). */
+  | { kind: "rewrite-claim"; address: string; owner: AttachmentRecord; pool: string; copyAside: boolean }
+  /** Repair's own record holding addresses no single owner can be told for; then its claims. */
+  | { kind: "hold"; record: AttachmentRecord; copyAside: string[] }
+  | { kind: "remove-temp"; file: string }
+  | { kind: "remove-empty-dir"; dir: string }
+);
+
+export interface RepairPlan {
+  actions: RepairAction[];
+  /** What repair leaves for a person or for the runtime, one line each. */
+  left: string[];
+}
+
+/**
+ * Plans the repair of what `scan` found. `stamp` names the set-aside
+ * directory and the held record; `now` is the creation time of what repair
+ * makes. Pure: nothing is read or written.
+ */
+export function planRepair(scan: StoreScan, l: StoreLayout, pools: PoolRanges[] | undefined, stamp: string, now: string): RepairPlan {
+  const actions: RepairAction[] = [];
+  const left: string[] = [];
+  const rel = (file: string) => relativeTo(l.root, file);
+  const asideRel = (file: string) => `damaged/${stamp}/${rel(file)}`;
+
+  // Records as they will be after the repair (rebuilt ones included).
+  const records = new Map<RecordKey, AttachmentRecord>([...scan.records].map(([k, v]) => [k, v.record]));
+  // Owner of each claim after the repair.
+  const owners = new Map<string, RecordKey>([...scan.claims].map(([a, c]) => [a, keyOf(c.claim)]));
+  const held: AttachmentRecord = { containerID: `${HELD_PREFIX}${stamp}`, ifname: "held", network: "", pod: {}, ips: [], created: now };
+  const poolOf = (ip: IPAddr, named?: string): string =>
+    named ?? pools?.find((p) => p.family === ip.family && rangeListContains(p.usable, ip))?.name ?? "unknown";
+  const entryFor = (address: string, pool?: string): RecordedIP => {
+    const ip = parseIP(address)!;
+    return { pool: poolOf(ip, pool), address: formatIP(ip), family: ip.family };
+  };
+  const storable = (containerID: string, ifname: string) => {
+    try {
+      safeName(containerID, "container ID");
+      safeName(ifname, "interface name");
+      return isValidContainerId(containerID);
+    } catch {
+      return false;
+    }
+  };
+  const setAside = (file: string, why: string) =>
+    actions.push({ kind: "set-aside", file, text: `set aside ${rel(file)} -> ${asideRel(file)} (${why})` });
+
+  // 0. Permissions first (what is moved or removed later is fixed harmlessly).
+  for (const f of scan.loose) {
+    actions.push({ kind: "chmod", file: f.file, mode: f.want, text: `chmod ${f.want.toString(8)} ${rel(f.file)} (was ${f.mode.toString(8)})` });
+  }
+
+  // 1. Entries the plugin never writes: out of the way first (a file where a
+  //    container directory belongs would block a rebuilt record).
+  for (const u of scan.unexpected) {
+    if (u.file === l.root || u.file === l.attachments || u.file === l.claims) left.push(`${rel(u.file)}: ${u.why}; fix by hand`);
+    else setAside(u.file, u.why);
+  }
+
+  // 2. Claims grouped by their owner, for rebuilding records.
+  const claimsBy = new Map<RecordKey, { address: string; claim: ClaimRecord }[]>();
+  for (const [address, { claim }] of scan.claims) {
+    const k = keyOf(claim);
+    claimsBy.set(k, [...(claimsBy.get(k) ?? []), { address, claim }]);
+  }
+  const rebuild = (containerID: string, ifname: string, owned: { address: string; claim: ClaimRecord }[]): AttachmentRecord => {
+    const first = owned[0]!.claim;
+    const r: AttachmentRecord = {
+      containerID,
+      ifname,
+      network: first.network,
+      pod: first.pod,
+      ips: owned.map((o) => entryFor(o.address, o.claim.pool)),
+      created: first.created,
+    };
+    records.set(keyOf(r), r);
+    return r;
+  };
+  const toHold = new Map<string, string | undefined>(); // address -> pool, kept by the held record
+
+  // 3. Damaged records: set aside; rebuilt from the claims that name them.
+  for (const [k, d] of scan.damagedRecords) {
+    const owned = claimsBy.get(k) ?? [];
+    if (owned.length === 0) {
+      setAside(d.file, `${d.why}; no claim names it, so it holds no address`);
+      continue;
+    }
+    const r = rebuild(d.containerID, d.ifname, owned);
+    actions.push({
+      kind: "rewrite-record",
+      file: d.file,
+      record: r,
+      text: `rebuild ${rel(d.file)} (${d.why}) from the claims naming it: ${r.ips.map((e) => e.address).join(", ")}; the damaged file -> ${asideRel(d.file)}`,
+    });
+  }
+
+  // 4. Claims whose record is gone: the record comes back from the claims.
+  for (const [k, owned] of claimsBy) {
+    if (scan.records.has(k) || scan.damagedRecords.has(k)) continue;
+    const { containerID, ifname } = owned[0]!.claim;
+    if (!storable(containerID, ifname)) {
+      for (const o of owned) toHold.set(o.address, o.claim.pool);
+      continue;
+    }
+    const r = rebuild(containerID, ifname, owned);
+    actions.push({
+      kind: "restore-record",
+      record: r,
+      text: `rebuild the missing record attachments/${containerID}/${ifname} from its claims: ${r.ips.map((e) => e.address).join(", ")} (so DEL or GC of ${k} releases them)`,
+    });
+  }
+
+  // 5. Claims their owner's record does not list: kept, held by repair.
+  for (const [address, { claim }] of scan.claims) {
+    const r = scan.records.get(keyOf(claim));
+    if (r && !r.record.ips.some((e) => e.address === address)) toHold.set(address, claim.pool);
+  }
+
+  // 6. Damaged claims: replaced by a readable claim, never removed.
+  const noDamagedRecords = scan.damagedRecords.size === 0;
+  for (const [address, d] of scan.damagedClaims) {
+    const listing = [...records.values()].filter((r) => r.ips.some((e) => e.address === address));
+    if (listing.length === 1 && noDamagedRecords) {
+      const r = listing[0]!;
+      owners.set(address, keyOf(r));
+      actions.push({
+        kind: "rewrite-claim",
+        address,
+        owner: r,
+        pool: r.ips.find((e) => e.address === address)!.pool,
+        copyAside: d.isFile,
+        text: `rewrite the claim ${rel(d.file)} (${d.why}) for ${keyOf(r)}, the one record listing ${address}; the damaged file -> ${asideRel(d.file)}`,
+      });
+    } else {
+      toHold.set(address, listing[0]?.ips.find((e) => e.address === address)?.pool);
+    }
+  }
+
+  // 7. Addresses kept by a record of repair's own, released only by a person.
+  if (toHold.size > 0) {
+    held.ips = [...toHold].map(([address, pool]) => entryFor(address, pool));
+    const heldKey = keyOf(held);
+    for (const e of held.ips) owners.set(e.address, heldKey);
+    records.set(heldKey, held);
+    actions.push({
+      kind: "hold",
+      record: held,
+      // Readable claims and damaged regular files are kept as they were.
+      copyAside: held.ips.filter((e) => scan.claims.has(e.address) || scan.damagedClaims.get(e.address)?.isFile).map((e) => e.address),
+      text:
+        `keep ${held.ips.map((e) => e.address).join(", ")} in use under ${heldKey}: no single owner can be told ` +
+        `(free with \`spiderpool-ipam release --container-id ${held.containerID}\` once no pod uses ${held.ips.length > 1 ? "them" : "it"})`,
+    });
+  }
+
+  // 8. Records holding none of the addresses they list: they hold nothing.
+  for (const { record, file } of scan.records.values()) {
+    const k = keyOf(record);
+    const holds = record.ips.filter((e) => owners.get(e.address) === k);
+    if (holds.length === record.ips.length) continue;
+    if (holds.length > 0) {
+      left.push(`${rel(file)} holds ${holds.map((e) => e.address).join(", ")} but not all it lists: left for the runtime's DEL or a retried ADD`);
+      continue;
+    }
+    setAside(file, `holds none of ${record.ips.map((e) => e.address).join(", ") || "its addresses"}`);
+  }
+
+  // 9. Leftovers of killed writers.
+  for (const s of scan.strays) actions.push({ kind: "remove-temp", file: s, text: `remove stray temp file ${rel(s)}` });
+  for (const d of scan.emptyDirs) actions.push({ kind: "remove-empty-dir", dir: d, text: `remove empty directory ${rel(d)}` });
+  return { actions, left };
+}
+
+/** Where `file` goes when set aside: damaged/<stamp>/<its path under dataDir>. */
+export function asidePath(l: StoreLayout, stamp: string, file: string): string {
+  return join(l.damaged, stamp, relativeTo(l.root, file));
+}
+
+/** Applies one action (under the store lock), writing through `tx`. */
+export function applyRepairAction(action: RepairAction, tx: StoreTx, stamp: string): void {
+  const l = tx.layout;
+  const aside = (file: string) => {
+    const to = asidePath(l, stamp, file);
+    makeDirs(dirName(to), 0o700);
+    return to;
+  };
+  const moveAside = (file: string) => renamePath(file, aside(file));
+  const copyAside = (file: string) => copyFile(file, aside(file));
+  switch (action.kind) {
+    case "chmod":
+      chmodPath(action.file, action.mode);
+      return;
+    case "set-aside": {
+      moveAside(action.file);
+      // A container directory left empty goes too (as DEL would remove it).
+      const parent = dirName(action.file);
+      if (dirName(parent) === l.attachments) {
+        try {
+          removeDir(parent);
+        } catch {
+          /* other interfaces remain */
+        }
+      }
+      return;
+    }
+    case "rewrite-record":
+      copyAside(action.file);
+      tx.writeRecord(action.record);
+      return;
+    case "restore-record":
+      tx.writeRecord(action.record);
+      return;
+    case "rewrite-claim":
+      if (action.copyAside) copyAside(tx.claimFile(action.address));
+      tx.writeClaim(action.address, action.owner, action.pool, moveAside);
+      return;
+    case "hold":
+      // The record first, then the claims: as ADD writes them.
+      tx.writeRecord(action.record);
+      for (const e of action.record.ips) {
+        if (action.copyAside.includes(e.address)) copyAside(tx.claimFile(e.address));
+        tx.writeClaim(e.address, action.record, e.pool, moveAside);
+      }
+      return;
+    case "remove-temp":
+      removeIfAbandoned(action.file);
+      return;
+    case "remove-empty-dir":
+      try {
+        removeDir(action.dir);
+      } catch (e) {
+        const code = (e as { code?: string }).code;
+        if (!isMissing(e) && code !== "ENOTEMPTY") throw e;
+      }
+      return;
+  }
+}
