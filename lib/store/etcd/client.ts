@@ -68,16 +68,13 @@ export class EtcdRefused extends Error {}
 const b64 = (text: string) => Buffer.from(text, "utf8").toString("base64");
 const unb64 = (text: string | undefined) => (text === undefined ? "" : Buffer.from(text, "base64").toString("utf8"));
 
-/** The key just after every key that starts with `prefix` (etcd's range_end for a prefix). */
+/**
+ * The key just after every key that starts with `prefix` (etcd's range_end
+ * for a prefix). UTF-8 sorts as code points do, so raising the last character
+ * is enough; the store's prefixes all end in "/".
+ */
 export function prefixEnd(prefix: string): string {
-  const bytes = Buffer.from(prefix, "utf8");
-  for (let i = bytes.length - 1; i >= 0; i--) {
-    if (bytes[i]! < 0xff) {
-      bytes[i]! += 1;
-      return bytes.subarray(0, i + 1).toString("latin1");
-    }
-  }
-  return "\0"; // every key
+  return prefix.slice(0, -1) + String.fromCharCode(prefix.charCodeAt(prefix.length - 1) + 1);
 }
 
 interface RawKv {
