@@ -14,7 +14,7 @@ import {
   parseCidr,
   parseIP,
 } from "../ip/address";
-import { type IPRange, dedupeRanges, formatIPRange, parseIPRange, rangeSize, rangesOverlap, subtractRanges } from "../ip/range";
+import { type IPRange, dedupeRanges, firstSharedAddress, formatIPRange, parseIPRange, rangeSize, subtractRanges } from "../ip/range";
 import { fnv1a64 } from "../hash";
 import { formatPath, poolInvalid, poolUnsupported } from "./pool-errors";
 import { type LabelSelector, POOL_API_VERSION, POOL_KIND, type SpiderIPPoolDoc, SpiderIPPoolSchema } from "./pool-schema";
@@ -210,25 +210,50 @@ export function buildPool(doc: unknown, source: string): Pool {
   return pool;
 }
 
-function firstSharedAddress(a: IPRange[], b: IPRange[]): IPAddr | undefined {
-  for (const x of a) {
-    for (const y of b) {
-      if (rangesOverlap(x, y)) return { family: x.family, value: x.start > y.start ? x.start : y.start };
-    }
-  }
-  return undefined;
+const describePool = (p: Pool) => `pool ${p.name} (${p.source})`;
+
+/** Earlier and later in the order the pools were given, so a message blames the later one. */
+function inGivenOrder(order: Map<Pool, number>, a: Pool, b: Pool): [Pool, Pool] {
+  return order.get(a)! < order.get(b)! ? [a, b] : [b, a];
 }
 
-/** Rules between pools of one family: no partial subnet overlap, no shared addresses. */
-function checkPair(a: Pool, b: Pool): void {
-  if (a.family !== b.family || !cidrsOverlap(a.subnet, b.subnet)) return;
-  const other = `pool ${a.name} (${a.source})`;
-  if (!cidrEquals(a.subnet, b.subnet)) {
-    throw poolInvalid(b.source, b.name, "spec.subnet", `subnet ${formatCidr(b.subnet)} overlaps subnet ${formatCidr(a.subnet)} of ${other}; pools of one family may only share a subnet if it is identical`);
+/**
+ * Pools of one family may share a subnet only if it is identical. CIDRs nest
+ * or are disjoint, so with the subnets sorted by base (wider first) a subnet
+ * overlapping any earlier one overlaps the last one not overlapping its
+ * predecessors.
+ */
+function checkSubnets(pools: Pool[], order: Map<Pool, number>): void {
+  const sorted = [...pools].sort(
+    (a, b) => a.family - b.family || (a.subnet.base < b.subnet.base ? -1 : a.subnet.base > b.subnet.base ? 1 : a.subnet.prefix - b.subnet.prefix),
+  );
+  let cover: Pool | undefined;
+  for (const pool of sorted) {
+    if (!cover || !cidrsOverlap(cover.subnet, pool.subnet)) {
+      cover = pool;
+      continue;
+    }
+    if (cidrEquals(cover.subnet, pool.subnet)) continue;
+    const [a, b] = inGivenOrder(order, cover, pool);
+    throw poolInvalid(b.source, b.name, "spec.subnet", `subnet ${formatCidr(b.subnet)} overlaps subnet ${formatCidr(a.subnet)} of ${describePool(a)}; pools of one family may only share a subnet if it is identical`);
   }
-  const shared = firstSharedAddress(a.usable, b.usable);
-  if (shared) {
-    throw poolInvalid(b.source, b.name, "spec.ips", `${formatIP(shared)} is also a usable address of ${other} with the same subnet ${formatCidr(a.subnet)}`);
+}
+
+/** Pools on one identical subnet must not share a usable address. */
+function checkSharedAddresses(pools: Pool[], order: Map<Pool, number>): void {
+  const bySubnet = new Map<string, Pool[]>();
+  for (const pool of pools) {
+    const key = formatCidr(pool.subnet);
+    const group = bySubnet.get(key);
+    if (group) group.push(pool);
+    else bySubnet.set(key, [pool]);
+  }
+  for (const group of bySubnet.values()) {
+    if (group.length < 2) continue;
+    const shared = firstSharedAddress(group.map((p) => p.usable));
+    if (!shared) continue;
+    const [a, b] = inGivenOrder(order, group[shared.lists[0]]!, group[shared.lists[1]]!);
+    throw poolInvalid(b.source, b.name, "spec.ips", `${formatIP(shared.address)} is also a usable address of ${describePool(a)} with the same subnet ${formatCidr(a.subnet)}`);
   }
 }
 
@@ -241,8 +266,8 @@ export function buildPools(docs: { source: string; doc: unknown }[]): Pool[] {
     if (earlier) throw poolInvalid(pool.source, pool.name, "metadata.name", `duplicate pool name, already defined in ${earlier.source}`);
     byName.set(pool.name, pool);
   }
-  for (let i = 0; i < pools.length; i++) {
-    for (let j = i + 1; j < pools.length; j++) checkPair(pools[i]!, pools[j]!);
-  }
+  const order = new Map(pools.map((p, i) => [p, i]));
+  checkSubnets(pools, order);
+  checkSharedAddresses(pools, order);
   return pools;
 }
