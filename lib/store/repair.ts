@@ -1,5 +1,5 @@
-// `store repair`: a plan made from one scan (planRepair, pure), then its
-// actions applied one by one under the store lock (applyRepairAction).
+// `store repair`: a plan made from one scan (planRepair, pure here), then
+// its actions applied one by one under the store lock (repair-apply.ts).
 //
 // The rule: a claim file is never removed. A claim's existence is what keeps
 // an address from being given again, so
@@ -15,13 +15,9 @@
 import { isValidContainerId } from "../cni/env";
 import { formatIP, parseIP, type IPAddr } from "../ip/address";
 import { rangeListContains, type IPRange } from "../ip/range";
-import { chmodPath, copyFile, isMissing, makeDirs, removeDir, renamePath } from "../sys/fs";
-import { dirName, joinPath as join } from "../sys/path";
-import { removeIfAbandoned } from "./atomic";
 import { safeName, type StoreLayout } from "./layout";
+import { HELD_PREFIX, keyOf, relativeTo, type RecordKey, type StoreScan } from "./problems";
 import type { AttachmentRecord, ClaimRecord, RecordedIP } from "./records";
-import { HELD_PREFIX, keyOf, relativeTo, type RecordKey, type StoreScan } from "./scan";
-import type { StoreTx } from "./store";
 
 /** What repair needs to know of a pool: which addresses are its own. */
 export interface PoolRanges {
@@ -211,69 +207,4 @@ export function planRepair(scan: StoreScan, l: StoreLayout, pools: PoolRanges[] 
   for (const s of scan.strays) actions.push({ kind: "remove-temp", file: s, text: `remove stray temp file ${rel(s)}` });
   for (const d of scan.emptyDirs) actions.push({ kind: "remove-empty-dir", dir: d, text: `remove empty directory ${rel(d)}` });
   return { actions, left };
-}
-
-/** Where `file` goes when set aside: damaged/<stamp>/<its path under dataDir>. */
-export function asidePath(l: StoreLayout, stamp: string, file: string): string {
-  return join(l.damaged, stamp, relativeTo(l.root, file));
-}
-
-/** Applies one action (under the store lock), writing through `tx`. */
-export function applyRepairAction(action: RepairAction, tx: StoreTx, stamp: string): void {
-  const l = tx.layout;
-  const aside = (file: string) => {
-    const to = asidePath(l, stamp, file);
-    makeDirs(dirName(to), 0o700);
-    return to;
-  };
-  const moveAside = (file: string) => renamePath(file, aside(file));
-  const copyAside = (file: string) => copyFile(file, aside(file));
-  switch (action.kind) {
-    case "chmod":
-      chmodPath(action.file, action.mode);
-      return;
-    case "set-aside": {
-      moveAside(action.file);
-      // A container directory left empty goes too (as DEL would remove it).
-      const parent = dirName(action.file);
-      if (dirName(parent) === l.attachments) {
-        try {
-          removeDir(parent);
-        } catch {
-          /* other interfaces remain */
-        }
-      }
-      return;
-    }
-    case "rewrite-record":
-      copyAside(action.file);
-      tx.writeRecord(action.record);
-      return;
-    case "restore-record":
-      tx.writeRecord(action.record);
-      return;
-    case "rewrite-claim":
-      if (action.copyAside) copyAside(tx.claimFile(action.address));
-      tx.writeClaim(action.address, action.owner, action.pool, moveAside);
-      return;
-    case "hold":
-      // The record first, then the claims: as ADD writes them.
-      tx.writeRecord(action.record);
-      for (const e of action.record.ips) {
-        if (action.copyAside.includes(e.address)) copyAside(tx.claimFile(e.address));
-        tx.writeClaim(e.address, action.record, e.pool, moveAside);
-      }
-      return;
-    case "remove-temp":
-      removeIfAbandoned(action.file);
-      return;
-    case "remove-empty-dir":
-      try {
-        removeDir(action.dir);
-      } catch (e) {
-        const code = (e as { code?: string }).code;
-        if (!isMissing(e) && code !== "ENOTEMPTY") throw e;
-      }
-      return;
-  }
 }

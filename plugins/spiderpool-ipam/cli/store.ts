@@ -1,14 +1,17 @@
 // `store check` and `store repair`: what an operator runs when the plugin
 // reports a damaged store file (code 5), or to audit a node's store. The
 // scan, the checks and the repair plan live in lib/store (scan.ts,
-// repair.ts); this file parses the arguments and prints.
+// problems.ts, repair.ts, repair-apply.ts); this file parses the arguments
+// and prints.
 import { CniError, ErrorCode } from "../../../lib/cni/errors";
 import { DEFAULT_LOCK_TIMEOUT_MS } from "../../../lib/ipam/config";
 import type { Pool } from "../../../lib/ipam/pool";
 import { loadPools } from "../../../lib/ipam/pool-source";
 import { storeLayout } from "../../../lib/store/layout";
-import { applyRepairAction, planRepair } from "../../../lib/store/repair";
-import { heldNotices, problemsOf, relativeTo, scanStore } from "../../../lib/store/scan";
+import { heldNotices, problemsOf, relativeTo } from "../../../lib/store/problems";
+import { planRepair } from "../../../lib/store/repair";
+import { applyRepairAction } from "../../../lib/store/repair-apply";
+import { scanStore } from "../../../lib/store/scan";
 import { AllocationStore, type StoreOptions } from "../../../lib/store/store";
 import { exists } from "../../../lib/sys/fs";
 import { lockFile } from "../../../lib/sys/flock";
