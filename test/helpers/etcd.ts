@@ -19,7 +19,7 @@ import { closeSync, existsSync, openSync, readFileSync, rmSync } from "node:fs";
 import { readFile, rm } from "node:fs/promises";
 import { createServer, type AddressInfo, type Server } from "node:net";
 import { basename, join } from "node:path";
-import { makeEtcdCerts } from "./etcd-certs";
+import { makeEtcdCerts, type EtcdCertFiles } from "./etcd-certs";
 import { httpRequest, type HttpRequestOptions, type TlsMaterial } from "./http-request";
 import { makePrivateTempDir } from "./tmp";
 
@@ -183,6 +183,7 @@ class MemberExitedError extends Error {}
 export class EtcdCluster {
   readonly members: EtcdMember[] = [];
   tls?: EtcdTlsFiles;
+  private certs?: EtcdCertFiles;
   private tlsMaterial?: TlsMaterial;
   private closing?: Promise<void>;
 
@@ -213,6 +214,7 @@ export class EtcdCluster {
 
   private async makeCerts(): Promise<void> {
     const certs = await makeEtcdCerts(this.dir);
+    this.certs = certs;
     this.tls = { caFile: certs.caFile, certFile: certs.certFile, keyFile: certs.keyFile };
     this.tlsMaterial = { ca: readFileSync(certs.caFile), cert: readFileSync(certs.certFile), key: readFileSync(certs.keyFile) };
   }
@@ -240,8 +242,8 @@ export class EtcdCluster {
     const names = Array.from({ length: count }, (_, i) => `m${i}`);
     const peerUrls = names.map((_, i) => `http://127.0.0.1:${ports[count + i]}`);
     const initialCluster = names.map((name, i) => `${name}=${peerUrls[i]}`).join(",");
-    const tlsArgs = this.tls
-      ? ["--cert-file", join(this.dir, "server.crt"), "--key-file", join(this.dir, "server.key"), "--client-cert-auth", "--trusted-ca-file", this.tls.caFile]
+    const tlsArgs = this.certs
+      ? ["--cert-file", this.certs.serverCertFile, "--key-file", this.certs.serverKeyFile, "--client-cert-auth", "--trusted-ca-file", this.certs.caFile]
       : [];
     this.members.splice(0, this.members.length, ...names.map((name, i) => {
       const clientUrl = `${scheme}://127.0.0.1:${ports[i]}`;
