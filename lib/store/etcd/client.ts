@@ -225,6 +225,7 @@ function gatewayError(text: string): { message: string; code: number } {
 function describeFetchError(e: unknown, tryMs: number): string {
   const err = e as { name?: string; code?: string; message?: string };
   if (err.name === "TimeoutError" || err.name === "AbortError") return `no answer within ${Math.round(tryMs)} ms`;
+  if (err.code && err.message?.startsWith(err.code)) return err.message;
   return [err.code, err.message].filter(Boolean).join(": ") || String(e);
 }
 

@@ -1,0 +1,50 @@
+// Reads everything the etcd store wrote under a prefix and checks that it is
+// consistent: every claimed address is held by exactly one attachment that
+// lists it, and every attachment's addresses are claimed by it. Returns the
+// attachments as "node/containerID/ifname", sorted.
+import { expect } from "vitest";
+import type { EtcdCluster } from "../helpers/etcd";
+
+interface Claim {
+  node: string;
+  containerID: string;
+  ifname: string;
+  address: string;
+}
+
+interface Attachment {
+  node: string;
+  containerID: string;
+  ifname: string;
+  ips: { address: string }[];
+}
+
+export async function checkEtcdStore(cluster: EtcdCluster, prefix: string, expected: { attachments?: number; claims?: number } = {}): Promise<string[]> {
+  const all = await cluster.listPrefix(`${prefix}/`);
+  const claims = new Map<string, Claim>();
+  const attachments = new Map<string, Attachment>();
+  for (const [key, value] of Object.entries(all)) {
+    const rest = key.slice(prefix.length + 1);
+    if (rest.startsWith("ips/")) claims.set(key, JSON.parse(value) as Claim);
+    else if (rest.startsWith("attachments/")) attachments.set(rest.slice("attachments/".length), JSON.parse(value) as Attachment);
+    else expect(rest, `unexpected key ${key}`).toMatch(/^pools\/[a-z0-9.-]+$/);
+  }
+  const holders = new Map<string, string>();
+  for (const [name, a] of attachments) {
+    expect(name).toBe(`${a.node}/${a.containerID}/${a.ifname}`);
+    for (const { address } of a.ips) {
+      expect(holders.get(address), `${address} listed by ${holders.get(address)} and ${name}`).toBeUndefined();
+      holders.set(address, name);
+    }
+  }
+  const claimed = new Set<string>();
+  for (const [key, c] of claims) {
+    const holder = `${c.node}/${c.containerID}/${c.ifname}`;
+    expect(holders.get(c.address), `claim ${key} (${c.address}) held by ${holder}, listed by no such attachment`).toBe(holder);
+    claimed.add(c.address);
+  }
+  for (const [address, holder] of holders) expect(claimed.has(address), `${holder} lists ${address}, which is not claimed`).toBe(true);
+  if (expected.attachments !== undefined) expect(attachments.size).toBe(expected.attachments);
+  if (expected.claims !== undefined) expect(claims.size).toBe(expected.claims);
+  return [...attachments.keys()].sort();
+}
