@@ -9,6 +9,11 @@ export function mark(phase: string): void {
   if (enabled) marks.push(`${phase}=${performance.now().toFixed(2)}`);
 }
 
+/** A count for the same line (e.g. transactions tried again), when timing is on. */
+export function note(name: string, value: number): void {
+  if (enabled) marks.push(`${name}=${value}`);
+}
+
 /** The line to print, or undefined when timing is off. */
 export function timingLine(component: string): string | undefined {
   return enabled ? `timing ${component}: ${marks.join(" ")}\n` : undefined;

@@ -4,7 +4,7 @@
 // alternating ours and theirs. Prints one table and writes
 // bench-results/bench.json.
 //   node scripts/bench.mjs [--runs N] [--only ROW,...]
-// Rows (for --only): version, ipam, ipvlan, burst, scale, poolfiles, cli, rss.
+// Rows (for --only): version, ipam, etcd, ipvlan, burst, scale, poolfiles, cli, rss.
 // --runs N (default 200, or BENCH_RUNS) is the sample count of the quick rows;
 // slow rows take fewer (each row's count is in the JSON). BENCH_BIN_DIR runs
 // another build's executables instead of dist/bin (not in the ipvlan row).
@@ -14,6 +14,7 @@ import { cpus, release, totalmem } from "node:os";
 import { join } from "node:path";
 import { BIN_DIR, ROOT, bin, loadAverage } from "./bench/lib.mjs";
 import { burstRow, cleanupScale, ipamRow, ipvlanRows, poolFilesRows, poolsCliRow, rssRow, scaleRow, versionRows } from "./bench/rows.mjs";
+import { etcdRows } from "./bench/etcd.mjs";
 
 const argv = process.argv.slice(2);
 const valueOf = (flag) => (argv.includes(flag) ? argv[argv.indexOf(flag) + 1] : undefined);
@@ -23,6 +24,7 @@ const only = valueOf("--only")?.split(",");
 const ROWS = [
   ["version", versionRows],
   ["ipam", ipamRow],
+  ["etcd", etcdRows],
   ["burst", burstRow],
   ["scale", scaleRow],
   ["poolfiles", poolFilesRows],
@@ -54,7 +56,7 @@ for (const [id, fn] of ROWS) {
 cleanupScale();
 const loadAfter = loadAverage();
 // Shown in the order; run with the guest boot last.
-const ORDER = ["version", "ipam", "ipvlan", "burst", "scale", "poolfiles", "cli", "rss"];
+const ORDER = ["version", "ipam", "etcd", "ipvlan", "burst", "scale", "poolfiles", "cli", "rss"];
 rows.sort((a, b) => ORDER.indexOf(a.id) - ORDER.indexOf(b.id));
 
 for (const r of rows) {

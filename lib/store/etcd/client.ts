@@ -3,9 +3,10 @@
 // 64-bit numbers as strings): no gRPC library, only fetch, which also does
 // TLS with client certificates.
 //
-// One client serves one plugin call and has one deadline: every request of
-// the call shares `timeoutMs`, each endpoint is tried in turn, and when time
-// is up the call fails with code 11 (try again later) naming what was tried.
+// One client serves one plugin call and has one deadline, set by its first
+// request: every request of the call shares `timeoutMs`, each endpoint is
+// tried in turn, and when time is up the call fails with code 11 (try again
+// later) naming what was tried.
 // Nothing falls back to anything else.
 //
 // A request that timed out may still have been applied. Every write this
@@ -98,12 +99,10 @@ const RETRYABLE = /no leader|leader changed|timed out|timeout|unavailable|not ca
 const RETRYABLE_CODES = new Set([14, 4, 10, 8, 2]);
 
 export class EtcdClient {
-  private readonly deadline: number;
+  private deadline: number | undefined;
   private preferred = 0;
 
-  constructor(private readonly opts: EtcdClientOptions) {
-    this.deadline = performance.now() + opts.timeoutMs;
-  }
+  constructor(private readonly opts: EtcdClientOptions) {}
 
   /** Requests sent, including those sent again: for diagnostics (the bench counts retried transactions). */
   requests = 0;
@@ -152,14 +151,16 @@ export class EtcdClient {
     const { endpoints, timeoutMs } = this.opts;
     const failures = new Map<string, string>();
     const json = JSON.stringify(body);
+    const deadline = (this.deadline ??= performance.now() + timeoutMs);
     for (let attempt = 0; ; attempt++) {
       const index = (this.preferred + attempt) % endpoints.length;
       const endpoint = endpoints[index]!;
-      const left = this.deadline - performance.now();
+      // A whole round of endpoints failed: a short pause before the next (an election takes ~1 s).
+      if (attempt > 0 && index === this.preferred) await pause(Math.min(100, deadline - performance.now()));
+      const left = deadline - performance.now();
       if (left <= 0) break;
-      if (attempt > 0 && index === this.preferred) await pause(Math.min(left, 50 * Math.min(attempt / endpoints.length, 8)));
       // One member may hang (stopped, partitioned): give each try a share of the call's time.
-      const tryMs = Math.max(1, Math.min(this.deadline - performance.now(), Math.max(timeoutMs / endpoints.length, 500)));
+      const tryMs = Math.min(left, Math.max(timeoutMs / endpoints.length, 500));
       this.requests++;
       let res: Response;
       try {

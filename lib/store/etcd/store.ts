@@ -16,6 +16,7 @@ import { poolsExhausted, requestedByFamily, takeRequested, type Allocation } fro
 import type { Pool } from "../../ipam/pool";
 import type { Selection } from "../../ipam/select";
 import { fnv1a64 } from "../../hash";
+import { note } from "../../timing";
 import { readText } from "../../sys/fs";
 import { attachmentKey as keyOf, type AllocationRequest, type AttachmentKey, type IpamStore } from "../backend";
 import type { EtcdStoreSettings } from "../../ipam/store-config";
@@ -127,7 +128,11 @@ export class EtcdStore implements IpamStore {
       ];
       const failure: Operation[] = definitions.map((d) => ({ range: { key: d.key } }));
       const r = await this.client.txn(compare, success, failure);
-      if (r.succeeded) return planned;
+      if (r.succeeded) {
+        note("etcd-retries", this.retries);
+        note("etcd-requests", this.client.requests);
+        return planned;
+      }
       // Someone else was faster: a claim taken, this attachment recorded (a
       // retried ADD, or our own transaction applied before a timeout), or a
       // pool defined. The next round reads what is there now.
