@@ -34,8 +34,8 @@ const POLL_INTERVAL_MS = 50;
  * instead, so a CI run fails rather than silently skipping the etcd tests.
  */
 export function etcdAvailable(): boolean {
-  const runs = (cmd: string, arg: string) => spawnSync(cmd, [arg], { stdio: "ignore" }).error === undefined;
-  const missing = [[ETCD, "--version"], ["openssl", "version"]].flatMap(([cmd, arg]) => (runs(cmd!, arg!) ? [] : [cmd!]));
+  const versionArg = { [ETCD]: "--version", openssl: "version" };
+  const missing = Object.entries(versionArg).filter(([cmd, arg]) => spawnSync(cmd, [arg], { stdio: "ignore" }).error).map(([cmd]) => cmd);
   if (missing.length > 0 && process.env.CI === "true") {
     throw new Error(`${missing.join(" and ")} not installed (scripts/install-deps.sh installs etcd-server): the etcd tests cannot run`);
   }
@@ -157,8 +157,8 @@ async function logTail(file: string, lines = 25): Promise<string> {
   return text.split("\n").slice(-lines).join("\n");
 }
 
-/** The kernel's state letter for a process (R, S, T for stopped...), undefined once it is gone. */
-function processState(pid: number): string | undefined {
+/** The kernel's state letter for a process (R, S, T for stopped, Z for a zombie...), undefined once it is gone. */
+export function processState(pid: number): string | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
     return stat.slice(stat.lastIndexOf(")") + 2)[0];

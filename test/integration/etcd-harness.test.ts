@@ -6,7 +6,7 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { rm } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { etcdAvailable, pollUntil, startEtcdCluster, type EtcdCluster } from "../helpers/etcd";
+import { etcdAvailable, pollUntil, processState, startEtcdCluster, type EtcdCluster } from "../helpers/etcd";
 import { httpRequest } from "../helpers/http-request";
 import { BUN } from "../fixtures/net/scaffold";
 
@@ -14,14 +14,7 @@ const CLUSTER_THEN_DIE = fileURLToPath(new URL("../fixtures/etcd/cluster-then-di
 const b64 = (text: string) => Buffer.from(text).toString("base64");
 
 /** A process is gone when /proc no longer has it or it is a zombie waiting for init to reap it. */
-function gone(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    return stat.slice(stat.lastIndexOf(")") + 2).startsWith("Z");
-  } catch {
-    return true;
-  }
-}
+const gone = (pid: number) => [undefined, "Z"].includes(processState(pid));
 
 /** etcd processes whose parent is this test process. */
 function etcdChildren(): number[] {
