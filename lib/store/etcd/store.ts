@@ -150,14 +150,7 @@ export class EtcdStore implements IpamStore {
   }
 
   async release(containerID: string, ifname: string): Promise<void> {
-    const key = this.keys.attachment(this.node, containerID, ifname);
-    for (let round = 1; round <= MAX_ROUNDS; round++) {
-      const kv = await this.client.get(key);
-      if (!kv) return;
-      if (await this.removeRecord(kv, this.parseAttachment(kv))) return;
-      this.retries++;
-    }
-    throw new CniError(ErrorCode.TryAgainLater, `could not release ${containerID}/${ifname}: its record kept changing`);
+    await this.releaseKey(this.keys.attachment(this.node, containerID, ifname));
   }
 
   async verify(containerID: string, ifname: string): Promise<AttachmentRecord> {
@@ -178,7 +171,7 @@ export class EtcdStore implements IpamStore {
       try {
         const record = this.parseAttachment(kv);
         if (record.network !== network || valid.has(keyOf(record))) continue;
-        await this.release(record.containerID, record.ifname);
+        await this.releaseKey(kv.key);
       } catch (e) {
         errors.push(e);
       }
@@ -193,29 +186,35 @@ export class EtcdStore implements IpamStore {
   }
 
   async releaseContainer(containerID: string, ifname?: string): Promise<AttachmentRecord[]> {
-    const records = (await this.listPrefix(this.keys.attachmentsOf(this.node, containerID))).map((kv) => this.parseAttachment(kv));
-    const chosen = records.filter((r) => !ifname || r.ifname === ifname);
-    for (const r of chosen) await this.release(r.containerID, r.ifname);
-    return chosen;
+    return this.releaseAll(this.keys.attachmentsOf(this.node, containerID), (r) => !ifname || r.ifname === ifname);
   }
 
   /** `release --node`: frees everything a node that is gone for good held. */
   async releaseNode(node: string): Promise<AttachmentRecord[]> {
     if (!isKeySegment(node)) throw invalidConfig(`${JSON.stringify(node)} is not a node name`);
+    return this.releaseAll(this.keys.attachmentsOf(node), () => true);
+  }
+
+  private async releaseAll(prefix: string, chosen: (r: StoredAttachment) => boolean): Promise<AttachmentRecord[]> {
     const released: AttachmentRecord[] = [];
-    for (const kv of await this.listPrefix(this.keys.attachmentsOf(node))) {
-      const record = this.parseAttachment(kv);
-      for (let round = 1; ; round++) {
-        const now = await this.client.get(kv.key);
-        if (!now) break;
-        if (await this.removeRecord(now, this.parseAttachment(now))) {
-          released.push(record);
-          break;
-        }
-        if (round === MAX_ROUNDS) throw new CniError(ErrorCode.TryAgainLater, `could not release ${kv.key}: its record kept changing`);
-      }
+    for (const kv of await this.listPrefix(prefix)) {
+      if (!chosen(this.parseAttachment(kv))) continue;
+      const record = await this.releaseKey(kv.key);
+      if (record) released.push(record);
     }
     return released;
+  }
+
+  /** Deletes the record under `key` and the claims it owns; returns it, or undefined when there was none. */
+  private async releaseKey(key: string): Promise<StoredAttachment | undefined> {
+    for (let round = 1; round <= MAX_ROUNDS; round++) {
+      const kv = await this.client.get(key);
+      if (!kv) return undefined;
+      const record = this.parseAttachment(kv);
+      if (await this.removeRecord(kv, record)) return record;
+      this.retries++;
+    }
+    throw new CniError(ErrorCode.TryAgainLater, `could not release ${key}: its record kept changing`);
   }
 
   /** Cluster-wide use of each pool's addresses, and per node (for `pools`). */
@@ -306,7 +305,7 @@ export class EtcdStore implements IpamStore {
   }
 
   /** The allocations a record still holds, if every claim is its own and every pool still known. */
-  private async intactAllocations(record: AttachmentRecord, pools: Pool[]): Promise<Allocation[] | undefined> {
+  private async intactAllocations(record: StoredAttachment, pools: Pool[]): Promise<Allocation[] | undefined> {
     const claims = await this.claimsOf(record);
     const allocs: Allocation[] = [];
     for (const [i, entry] of record.ips.entries()) {
@@ -320,7 +319,7 @@ export class EtcdStore implements IpamStore {
   }
 
   /** Deletes a record and the claims it owns, if neither changed since read; false when one did. */
-  private async removeRecord(kv: KeyValue, record: AttachmentRecord): Promise<boolean> {
+  private async removeRecord(kv: KeyValue, record: StoredAttachment): Promise<boolean> {
     const keys = record.ips.map((e) => this.keys.claim(parseIP(e.address)!));
     const claims = await this.multiGet(keys);
     const owned = claims.filter((c): c is KeyValue => c !== undefined && this.owns(this.parseClaim(c), record));
@@ -331,17 +330,13 @@ export class EtcdStore implements IpamStore {
     return r.succeeded;
   }
 
-  private async claimsOf(record: AttachmentRecord): Promise<(StoredClaim | undefined)[]> {
+  private async claimsOf(record: StoredAttachment): Promise<(StoredClaim | undefined)[]> {
     const kvs = await this.multiGet(record.ips.map((e) => this.keys.claim(parseIP(e.address)!)));
     return kvs.map((kv) => (kv ? this.parseClaim(kv) : undefined));
   }
 
-  private owns(claim: StoredClaim, record: AttachmentRecord): boolean {
-    return claim.node === this.nodeOf(record) && claim.containerID === record.containerID && claim.ifname === record.ifname;
-  }
-
-  private nodeOf(record: AttachmentRecord): string {
-    return (record as Partial<StoredAttachment>).node ?? this.node;
+  private owns(claim: StoredClaim, record: StoredAttachment): boolean {
+    return claim.node === record.node && claim.containerID === record.containerID && claim.ifname === record.ifname;
   }
 
   private claimOf(record: StoredAttachment, a: Allocation): StoredClaim {
