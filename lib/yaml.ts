@@ -1,7 +1,9 @@
 // Multi-document YAML. Inside the compiled plugins Bun's native parser is used
 // (no JS parser to load at start-up); under Node (tests, scripts) the `yaml`
-// package is loaded on first use.
+// package is loaded on first use. Documents nesting deeper than MAX_NESTING
+// are refused here, before any caller's recursive code walks them.
 import { createRequire } from "node:module";
+import { MAX_NESTING, nestingProblem } from "./nesting";
 
 interface BunYaml {
   parse(text: string): unknown;
@@ -13,8 +15,24 @@ function bunYaml(): BunYaml | undefined {
   return (globalThis as { Bun?: { YAML?: BunYaml } }).Bun?.YAML;
 }
 
-/** Returns the documents of a YAML stream; empty documents are dropped. */
+/** Returns the documents of a YAML stream; empty documents are dropped. Throws on a syntax error or deep nesting. */
 export function parseYamlAll(text: string): unknown[] {
+  let documents: unknown[];
+  try {
+    documents = parseDocuments(text);
+  } catch (e) {
+    // The parsers recurse: input nested thousands deep overflows the stack.
+    if (e instanceof RangeError) throw new Error(`YAML nests too deeply to parse (the limit is ${MAX_NESTING} levels)`);
+    throw e;
+  }
+  documents.forEach((doc, i) => {
+    const tooDeep = nestingProblem(doc);
+    if (tooDeep) throw new Error(`document ${i + 1} ${tooDeep}`);
+  });
+  return documents;
+}
+
+function parseDocuments(text: string): unknown[] {
   const native = bunYaml();
   if (native) {
     // Bun returns an array both for several documents and for one document

@@ -2,6 +2,7 @@
 // the plugin binary can use Bun's native YAML while tests use the `yaml` package.
 
 import { invalidConfig } from "../cni/errors";
+import { nestingProblem } from "../nesting";
 
 const LIST_KINDS = new Set(["List", "SpiderIPPoolList"]);
 
@@ -67,6 +68,11 @@ export function parsePoolText(text: string, source: string, parseYamlAll: (text:
       throw invalidConfig(`${source}: cannot parse pool file as YAML: ${errorText(err)}`);
     }
   }
+  // Bounded before anything recursive (collect, the schema, error messages) walks them.
+  documents.forEach((doc, i) => {
+    const tooDeep = nestingProblem(doc);
+    if (tooDeep) throw invalidConfig(`${source}: document ${i + 1} ${tooDeep}`);
+  });
   const out: unknown[] = [];
   documents.forEach((doc, i) => collect(doc, `document ${i + 1}`, source, out));
   return out;

@@ -19,6 +19,7 @@ import type { Pool } from "./pool";
 import { POOL_CODEC_VERSION, decodePools, encodePools } from "./pool-codec";
 import { parsePoolText } from "./pool-load";
 import { fnv1a64 } from "../hash";
+import { nestingProblem } from "../nesting";
 
 /** *.yaml, *.yml, *.json, not hidden (a loop, not a regex: see lib/sys/path.ts). */
 const isPoolFileName = (name: string): boolean =>
@@ -169,6 +170,11 @@ export async function loadPools(
   untrustedCacheDir?: string,
   { readOnly = false }: { readOnly?: boolean } = {},
 ): Promise<Pool[]> {
+  // The cache key serialises the inline pools: bound them before that recursion.
+  inline.forEach((doc, i) => {
+    const tooDeep = nestingProblem(doc);
+    if (tooDeep) throw new CniError(ErrorCode.InvalidConfig, `ipam.ippools[${i}]: inline pool ${tooDeep}`);
+  });
   const files = listPoolFiles(poolDir);
   const cacheDir = trustedCacheDir(untrustedCacheDir);
   const cacheFile = cacheDir

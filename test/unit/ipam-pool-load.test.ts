@@ -45,6 +45,21 @@ describe("parsePoolText", () => {
     for (const fragment of says) expect(err.message).toContain(fragment);
   });
 
+  it("refuses a JSON document nested 200,000 deep as code 7 naming the file, before walking it", () => {
+    const deep = "[".repeat(200_000) + "]".repeat(200_000);
+    const err = catchCni(() => parsePoolText(deep, "deep.json", yamlAll));
+    expect(err.code).toBe(ErrorCode.InvalidConfig);
+    expect(err.message).toBe("deep.json: document 1 nests deeper than 100 levels (at [0][0][0][0]…)");
+  });
+
+  it("refuses deep nesting inside a pool document whatever the parser", () => {
+    const doc = poolDoc("a", { subnet: "10.0.0.0/24" }, { status: { x: JSON.parse("[".repeat(150) + "]".repeat(150)) } });
+    const err = catchCni(() => parsePoolText(JSON.stringify(doc), SRC, yamlAll));
+    expect(err.message).toBe("pools.yaml: document 1 nests deeper than 100 levels (at status.x[0][0]…)");
+    const viaYaml = catchCni(() => parsePoolText("status: deep\n", SRC, () => [doc]));
+    expect(viaYaml.message).toContain("pools.yaml: document 1 nests deeper than 100 levels");
+  });
+
   it("wraps whatever the injected parser throws", () => {
     const err = catchCni(() =>
       parsePoolText("a: b", "x.yaml", () => {
