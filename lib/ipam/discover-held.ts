@@ -1,0 +1,34 @@
+// Who holds the addresses a discovery would take out of every pool, as the
+// store of this node says: the local store's claim files (lib/store's
+// layout and claim format), or the etcd store's claim keys. Reads only; no
+// lock (see the CLI for what that leaves open).
+import { joinPath as join } from "../sys/path";
+import { O_NOFOLLOW, readTextIfExists } from "../sys/fs";
+import { parseIP } from "../ip/address";
+import { rangeListContains } from "../ip/range";
+import { storeLayout } from "../store/layout";
+import { parseClaim } from "../store/records";
+import { holderText, type HeldAddress, type Removal } from "./discover-diff";
+import { claimedAddresses } from "./usage";
+
+/** Claims under dataDir inside the removals, each with its holder (a damaged claim still holds its address). */
+export function localHeldIn(dataDir: string, removals: Removal[]): HeldAddress[] {
+  const ranges = removals.flatMap((r) => r.ranges);
+  const dir = storeLayout(dataDir).claims;
+  const out: HeldAddress[] = [];
+  for (const address of claimedAddresses(dataDir)) {
+    const ip = parseIP(address);
+    if (!ip || !rangeListContains(ranges, ip)) continue;
+    const file = join(dir, address);
+    let holder: string;
+    try {
+      const text = readTextIfExists(file, O_NOFOLLOW);
+      if (text === undefined) continue; // released meanwhile
+      holder = holderText(parseClaim(text, file));
+    } catch (e) {
+      holder = `an unknown holder (claim file ${file} cannot be read: ${(e as Error).message.split(";")[0]})`;
+    }
+    out.push({ address, holder });
+  }
+  return out;
+}
