@@ -2,6 +2,10 @@
 // environment with CNI_COMMAND set, the network configuration on stdin, its
 // stderr passed through. The plugin is looked up only in CNI_PATH, and its
 // type may not be a path.
+// When the file found is this very executable (installed once, linked under
+// each plugin's name) and the caller can run that plugin in-process, its
+// whole CNI call runs here instead of in a second process: the same stdin,
+// environment, stdout and exit code, read back the same way.
 // Bun.spawnSync and lib/sys/fs, not node:child_process and node:fs: loading
 // those two costs an executable ~3 ms per call (measured).
 import { isExecutable, statPath } from "../sys/fs";
@@ -31,6 +35,26 @@ export function findPlugin(type: string, cniPath: string[]): string {
   );
 }
 
+/** True when `file` (links followed) is the executable this process runs: same device and inode. */
+export function isThisExecutable(file: string): boolean {
+  try {
+    const self = statPath("/proc/self/exe");
+    const other = statPath(file);
+    return self.dev === other.dev && self.ino === other.ino;
+  } catch {
+    return false;
+  }
+}
+
+/** What a plugin's process would have given: its stdout and exit code. */
+export interface DelegateOutput {
+  stdout: string;
+  exitCode: number;
+}
+
+/** A plugin's whole CNI call run in this process (its stderr is ours). */
+export type InProcessPlugin = (stdin: string, env: Record<string, string | undefined>) => Promise<DelegateOutput>;
+
 export interface DelegateOptions {
   command: "ADD" | "DEL" | "CHECK" | "GC" | "STATUS";
   type: string;
@@ -38,6 +62,11 @@ export interface DelegateOptions {
   stdin: string;
   env: Record<string, string | undefined>;
   cniPath: string[];
+  /**
+   * The plugin types this executable can run in-process, and how to load
+   * each: used only when the type's file in CNI_PATH is this executable.
+   */
+  inProcess?: Record<string, () => Promise<InProcessPlugin>>;
 }
 
 function delegateError(type: string, command: string, stdout: string, status: number | null, signal: string | number | undefined): CniError {
@@ -54,9 +83,19 @@ function delegateError(type: string, command: string, stdout: string, status: nu
   return new CniError(ErrorCode.DelegateFailure, `IPAM plugin ${type} ${command} ${how}`, stdout.slice(0, 500));
 }
 
-/** Runs the delegate; returns its parsed stdout for ADD, nothing otherwise. */
-export function execDelegate(opts: DelegateOptions): CniResult | undefined {
-  const file = findPlugin(opts.type, opts.cniPath);
+/** The delegate's answer read from its stdout: the result for ADD, nothing otherwise. */
+function readOutput(opts: DelegateOptions, stdout: string): CniResult | undefined {
+  if (opts.command !== "ADD") return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(stdout);
+  } catch {
+    throw new CniError(ErrorCode.DecodeFailure, `IPAM plugin ${opts.type} printed a result that is not JSON`, stdout.slice(0, 500));
+  }
+  return parseResult(parsed, "1.1.0");
+}
+
+function execPlugin(file: string, opts: DelegateOptions): CniResult | undefined {
   let r;
   try {
     r = Bun.spawnSync({
@@ -73,12 +112,22 @@ export function execDelegate(opts: DelegateOptions): CniResult | undefined {
   const stdout = r.stdout ? new TextDecoder().decode(r.stdout) : "";
   if (r.exitedDueToMaxBuffer) throw new CniError(ErrorCode.DelegateFailure, `IPAM plugin ${opts.type} ${opts.command} printed more than 16 MiB`);
   if (!r.success) throw delegateError(opts.type, opts.command, stdout, r.exitCode, r.signalCode ?? undefined);
-  if (opts.command !== "ADD") return undefined;
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(stdout);
-  } catch {
-    throw new CniError(ErrorCode.DecodeFailure, `IPAM plugin ${opts.type} printed a result that is not JSON`, stdout.slice(0, 500));
-  }
-  return parseResult(parsed, "1.1.0");
+  return readOutput(opts, stdout);
+}
+
+/**
+ * Runs the delegate; returns its parsed stdout for ADD, nothing otherwise.
+ * In-process when `opts.inProcess` knows the type and CNI_PATH's file for
+ * it is this executable; a separate process otherwise (another version,
+ * another IPAM). The delegator variable is not set in-process: nothing
+ * can outlive this process there.
+ */
+export async function runDelegate(opts: DelegateOptions): Promise<CniResult | undefined> {
+  const file = findPlugin(opts.type, opts.cniPath);
+  const load = Object.hasOwn(opts.inProcess ?? {}, opts.type) ? opts.inProcess![opts.type] : undefined;
+  if (!load || !isThisExecutable(file)) return execPlugin(file, opts);
+  const run = await load();
+  const out = await run(opts.stdin, { ...opts.env, CNI_COMMAND: opts.command });
+  if (out.exitCode !== 0) throw delegateError(opts.type, opts.command, out.stdout, out.exitCode, undefined);
+  return readOutput(opts, out.stdout);
 }

@@ -1,9 +1,10 @@
 // Shared steps of the ipvlan-attach commands: config, IPAM delegation, the
 // namespaces and sockets involved.
-import { execDelegate } from "../../lib/cni/delegate";
+import { runDelegate, type InProcessPlugin } from "../../lib/cni/delegate";
 import type { CniRequest } from "../../lib/cni/skel";
 import type { CniResult } from "../../lib/cni/types";
 import { parseIpvlanConfig, unknownKeys, type IpvlanConfig } from "../../lib/ipvlan/config";
+import { IPAM_NAMES } from "../spiderpool-cni/names";
 
 export function ipvlanConfig(req: CniRequest): IpvlanConfig {
   const cfg = parseIpvlanConfig(req.conf);
@@ -12,8 +13,13 @@ export function ipvlanConfig(req: CniRequest): IpvlanConfig {
   return cfg;
 }
 
+// spiderpool-ipam is part of this executable: when CNI_PATH's spiderpool-ipam
+// is this very file, its call runs here, saving a second process start.
+const loadIpam = async (): Promise<InProcessPlugin> => (await import("../spiderpool-ipam/main")).runInProcess;
+const IN_PROCESS = Object.fromEntries(IPAM_NAMES.map((name) => [name, loadIpam]));
+
 /** Runs the configured IPAM plugin with our own invocation's env and stdin. */
-export function ipam(req: CniRequest, cfg: IpvlanConfig, command: "ADD" | "DEL" | "CHECK" | "GC" | "STATUS"): CniResult | undefined {
+export async function ipam(req: CniRequest, cfg: IpvlanConfig, command: "ADD" | "DEL" | "CHECK" | "GC" | "STATUS"): Promise<CniResult | undefined> {
   if (!cfg.ipamType) return undefined;
-  return execDelegate({ command, type: cfg.ipamType, stdin: req.stdin, env: process.env, cniPath: req.env.path });
+  return runDelegate({ command, type: cfg.ipamType, stdin: req.stdin, env: process.env, cniPath: req.env.path, inProcess: IN_PROCESS });
 }

@@ -4,16 +4,23 @@
 import type { PluginCommands } from "../../lib/cni/skel";
 import { stayWithDelegator } from "../../lib/cni/delegator";
 
-const load = () => {
-  // Run by ipvlan-attach: end with it (see lib/cni/delegator.ts).
+type Commands = typeof import("./commands");
+
+function commandsOf(load: () => Promise<Commands>): PluginCommands {
+  return {
+    add: async (req) => (await load()).ipamAdd(req),
+    del: async (req) => (await load()).ipamDel(req),
+    check: async (req) => (await load()).ipamCheck(req),
+    gc: async (req) => (await load()).ipamGc(req),
+    status: async (req) => (await load()).ipamStatus(req),
+  };
+}
+
+/** In a process of its own: run by ipvlan-attach, it ends with it (see lib/cni/delegator.ts). */
+export const ipamCommands = commandsOf(() => {
   stayWithDelegator(process.env);
   return import("./commands");
-};
+});
 
-export const ipamCommands: PluginCommands = {
-  add: async (req) => (await load()).ipamAdd(req),
-  del: async (req) => (await load()).ipamDel(req),
-  check: async (req) => (await load()).ipamCheck(req),
-  gc: async (req) => (await load()).ipamGc(req),
-  status: async (req) => (await load()).ipamStatus(req),
-};
+/** Inside the delegating plugin's process (lib/cni/delegate.ts): nothing can outlive it. */
+export const inProcessIpamCommands = commandsOf(() => import("./commands"));

@@ -23,7 +23,7 @@ function addresses(req: CniRequest, hasIpam: boolean): CniResult | undefined {
   return prev;
 }
 
-export function ipvlanAdd(req: CniRequest): CniResult {
+export async function ipvlanAdd(req: CniRequest): Promise<CniResult> {
   mark("command");
   const cfg = ipvlanConfig(req);
   const { ifname, netns } = req.env;
@@ -43,7 +43,7 @@ export function ipvlanAdd(req: CniRequest): CniResult {
     assertInterfaceAbsent(pod, ifname);
 
     mark("checked");
-    const allocated = chained ?? ipam(req, cfg, "ADD")!;
+    const allocated = chained ?? (await ipam(req, cfg, "ADD"))!;
     mark("ipam");
     let created = false;
     let sideChannel = false;
@@ -88,7 +88,7 @@ export function ipvlanAdd(req: CniRequest): CniResult {
       }
       if (!chained) {
         try {
-          ipam(req, cfg, "DEL");
+          await ipam(req, cfg, "DEL");
         } catch (rollback) {
           process.stderr.write(`ipvlan-attach: rollback: IPAM DEL failed: ${(rollback as Error).message}\n`);
         }

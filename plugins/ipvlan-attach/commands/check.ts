@@ -23,11 +23,11 @@ const canonicalCidr = (text: string) => {
   return `${canonical(a!)}/${p}`;
 };
 
-export function ipvlanCheck(req: CniRequest): void {
+export async function ipvlanCheck(req: CniRequest): Promise<void> {
   const cfg = ipvlanConfig(req);
   const prev = req.prevResult;
   if (!prev) throw new CniError(ErrorCode.InvalidConfig, "CHECK needs prevResult");
-  if (cfg.ipamType) ipam(req, cfg, "CHECK");
+  if (cfg.ipamType) await ipam(req, cfg, "CHECK");
   const { ifname, netns } = req.env;
   const index = (prev.interfaces ?? []).findIndex((i) => i.name === ifname && (i.sandbox === undefined || i.sandbox === netns));
   if (index < 0) throw fail(`prevResult has no interface ${ifname} in ${netns}`);

@@ -9,10 +9,10 @@ import { NetlinkSocket } from "../../../lib/netlink/socket";
 import { ipam, ipvlanConfig } from "../context";
 import { mark } from "../../../lib/timing";
 
-export function ipvlanDel(req: CniRequest): void {
+export async function ipvlanDel(req: CniRequest): Promise<void> {
   mark("command");
   const cfg = ipvlanConfig(req);
-  ipam(req, cfg, "DEL");
+  await ipam(req, cfg, "DEL");
   mark("ipam");
   // The node side goes even when the pod's namespace is already gone.
   const hostSock = new NetlinkSocket();

@@ -6,11 +6,11 @@ import { resolveMaster } from "../../../lib/ipvlan/master";
 import { NetlinkSocket } from "../../../lib/netlink/socket";
 import { ipam, ipvlanConfig } from "../context";
 
-export function ipvlanGc(req: CniRequest): void {
-  ipam(req, ipvlanConfig(req), "GC");
+export async function ipvlanGc(req: CniRequest): Promise<void> {
+  await ipam(req, ipvlanConfig(req), "GC");
 }
 
-export function ipvlanStatus(req: CniRequest): void {
+export async function ipvlanStatus(req: CniRequest): Promise<void> {
   const cfg = ipvlanConfig(req);
   if (!cfg.linkInContainer) {
     const sock = new NetlinkSocket();
@@ -23,5 +23,5 @@ export function ipvlanStatus(req: CniRequest): void {
       sock.close();
     }
   }
-  ipam(req, cfg, "STATUS");
+  await ipam(req, cfg, "STATUS");
 }
