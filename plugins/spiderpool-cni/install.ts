@@ -333,14 +333,10 @@ async function validatePoolsIn(dir: string): Promise<void> {
 
 /** A DaemonSet's container stays up once it has installed; SIGTERM (the pod's end) exits 0. */
 function untilTerminated(): Promise<never> {
-  process.stdout.write("installed; waiting for SIGTERM\n");
   return new Promise(() => {
-    const keepAlive = setInterval(() => {}, 1 << 30);
-    for (const signal of ["SIGTERM", "SIGINT"] as const) {
-      process.on(signal, () => {
-        clearInterval(keepAlive);
-        process.exit(0);
-      });
-    }
+    setInterval(() => {}, 1 << 30); // something to wait for: the process would end without it
+    for (const signal of ["SIGTERM", "SIGINT"] as const) process.on(signal, () => process.exit(0));
+    // Said once the handlers are in place: a SIGTERM from now on is an orderly end.
+    process.stdout.write("installed; waiting for SIGTERM\n");
   });
 }

@@ -1,36 +1,35 @@
-// scripts/install.sh against a temporary root (dest, pool dir and store under
-// it): what it installs, that a second run changes nothing, that a user's
-// files are never overwritten, and that --uninstall removes exactly its own.
-import { execFileSync } from "node:child_process";
-import { chmodSync, existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, statSync, writeFileSync } from "node:fs";
+// scripts/install.sh (which runs the built executable's `spiderpool-cni
+// install`) against a temporary root (dest, pool dir and store under it): one
+// file and links to it, symbolic or hard, that a second run changes nothing,
+// that a user's files are never overwritten, and that --uninstall removes
+// exactly its own.
+import { execFileSync, spawn } from "node:child_process";
+import { chmodSync, copyFileSync, existsSync, linkSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { describeRun, runProcess, type ProcessOutput } from "../helpers/cni";
 import { TempDirs } from "../helpers/tmp";
-import { IPAM_BIN, REPO_ROOT, SEED_POOLS_FILE, requireBuiltIpam } from "./ipam-harness";
+import { REPO_ROOT, SEED_POOLS_FILE, poolYaml, requireBuiltIpam } from "./ipam-harness";
 
 const SCRIPT = join(REPO_ROOT, "scripts", "install.sh");
+const EXE = join(REPO_ROOT, "dist", "bin", "spiderpool-cni");
 const tmp = new TempDirs();
 let root: string;
 let dest: string;
 let poolDir: string;
 let dataDir: string;
-let src: string;
 
 beforeEach(async () => {
+  requireBuiltIpam();
   root = await tmp.make("spiderpool-install-");
   dest = join(root, "opt", "cni", "bin");
   poolDir = join(root, "etc", "cni", "spiderpool", "ippools");
   dataDir = join(root, "var", "lib", "cni", "spiderpool");
-  // Small stand-ins for the executables: most tests are about the script, not 100 MB copies.
-  src = join(root, "build");
-  mkdirSync(src);
-  for (const name of ["spiderpool-ipam", "ipvlan-attach"]) writeFileSync(join(src, name), `#!/bin/sh\necho ${name} v1\n`, { mode: 0o644 });
 });
 afterEach(() => tmp.cleanup());
 
 function install(...args: string[]): Promise<ProcessOutput> {
-  return runProcess("bash", [SCRIPT, "--src", src, "--dest", dest, "--pool-dir", poolDir, "--data-dir", dataDir, ...args]);
+  return runProcess("bash", [SCRIPT, "--dest", dest, "--pool-dir", poolDir, "--data-dir", dataDir, ...args]);
 }
 
 async function ok(...args: string[]): Promise<string[]> {
@@ -41,80 +40,100 @@ async function ok(...args: string[]): Promise<string[]> {
 
 const mode = (path: string) => statSync(path).mode & 0o777;
 const example = () => join(poolDir, "seed-pools.yaml.example");
-/** Everything under the temporary root except the stand-in sources, with file contents. */
+const self = () => join(dest, "spiderpool-cni");
+/** Disk used under a directory, in MB (du counts a hard-linked file once). */
+const diskMB = (dir: string) => Number(execFileSync("du", ["-sk", dir], { encoding: "utf8" }).split("\t")[0]) / 1024;
+
+/** Everything under the temporary root, small files with their contents. */
 function snapshot(): Record<string, string> {
   const out: Record<string, string> = {};
   const walk = (dir: string) => {
     for (const name of readdirSync(dir)) {
       const path = join(dir, name);
-      if (path === src) continue;
       const st = lstatSync(path);
       const rel = path.slice(root.length);
       if (st.isDirectory()) {
         out[rel] = `dir ${(st.mode & 0o777).toString(8)}`;
         walk(path);
       } else if (st.isSymbolicLink()) out[rel] = `-> ${readlinkSync(path)}`;
-      else out[rel] = `${(st.mode & 0o777).toString(8)} ${st.ino} ${readFileSync(path, "utf8")}`;
+      else out[rel] = `${(st.mode & 0o777).toString(8)} ${st.ino} ${st.size} ${st.size < 65536 ? readFileSync(path, "utf8") : ""}`;
     }
   };
   walk(root);
   return out;
 }
 
-describe("install", () => {
-  it("installs the built executables and the alias; the installed plugin runs under both names", async () => {
-    requireBuiltIpam();
-    const out = await runProcess("bash", [SCRIPT, "--dest", dest, "--pool-dir", poolDir, "--alias"]);
-    expect(out.code, describeRun(out)).toBe(0);
-    expect(out.stdout).toContain(`installed ${dest}/spiderpool-ipam (755)`);
-    expect(out.stdout).toContain(`installed ${dest}/ipvlan-attach (755)`);
-    expect(out.stdout).toContain(`linked ${dest}/spiderpool -> spiderpool-ipam`);
-    expect(readFileSync(join(dest, "spiderpool-ipam")).equals(readFileSync(IPAM_BIN))).toBe(true);
-    expect(mode(join(dest, "ipvlan-attach"))).toBe(0o755);
-    for (const name of ["spiderpool-ipam", "spiderpool"]) {
-      const v = await runProcess(join(dest, name), ["--version"]);
-      expect(v.stdout, describeRun(v)).toMatch(/^spiderpool-ipam \d+\.\d+\.\d+ \(CNI spec/);
-    }
-  });
+/** The installed names run as what they are named. */
+async function expectPluginsAnswer(names: string[]): Promise<void> {
+  for (const name of names) {
+    const v = await runProcess(join(dest, name), ["--version"]);
+    const as = name === "spiderpool" ? "spiderpool-ipam" : name;
+    expect(v.stdout, describeRun(v)).toMatch(new RegExp(`^${as} \\d+\\.\\d+\\.\\d+`));
+  }
+}
 
-  it("creates the pool directory 0700 with the seed's pools as a commented example that is not loaded", async () => {
+describe("install", () => {
+  it("installs one executable and symbolic links to it; each name runs as its plugin; one file's disk use", async () => {
     const lines = await ok("--alias");
     expect(lines).toEqual([
       `created ${dest}`,
-      `installed ${dest}/spiderpool-ipam (755)`,
-      `installed ${dest}/ipvlan-attach (755)`,
+      `installed ${self()} (755)`,
+      `linked ${dest}/spiderpool-ipam -> spiderpool-cni`,
+      `linked ${dest}/ipvlan-attach -> spiderpool-cni`,
       `linked ${dest}/spiderpool -> spiderpool-ipam`,
       `created ${poolDir} (0700)`,
       `wrote ${example()} (the seed's pools, commented out: not loaded)`,
       expect.stringMatching(/^next: /),
     ]);
+    expect(readFileSync(self()).equals(readFileSync(EXE))).toBe(true);
+    expect(mode(self())).toBe(0o755);
+    expect(readlinkSync(join(dest, "ipvlan-attach"))).toBe("spiderpool-cni");
+    await expectPluginsAnswer(["spiderpool-ipam", "spiderpool", "ipvlan-attach", "spiderpool-cni"]);
+    expect(diskMB(dest)).toBeLessThan(115);
+  });
+
+  it("--links hard: every name is the same inode; each runs as its plugin; one file's disk use", async () => {
+    const lines = await ok("--alias", "--links", "hard");
+    expect(lines.slice(1, 5)).toEqual([
+      `installed ${self()} (755)`,
+      `linked ${dest}/spiderpool-ipam (hard link to spiderpool-cni)`,
+      `linked ${dest}/ipvlan-attach (hard link to spiderpool-cni)`,
+      `linked ${dest}/spiderpool (hard link to spiderpool-cni)`,
+    ]);
+    const ino = statSync(self()).ino;
+    for (const name of ["spiderpool-ipam", "ipvlan-attach", "spiderpool"]) {
+      expect(lstatSync(join(dest, name)).isSymbolicLink()).toBe(false);
+      expect(statSync(join(dest, name)).ino).toBe(ino);
+    }
+    await expectPluginsAnswer(["spiderpool-ipam", "spiderpool", "ipvlan-attach"]);
+    expect(diskMB(dest)).toBeLessThan(115);
+  });
+
+  it("creates the pool directory 0700 with the seed's pools as a commented example that is not loaded", async () => {
+    await ok();
     expect(mode(poolDir)).toBe(0o700);
-    expect(readlinkSync(join(dest, "spiderpool"))).toBe("spiderpool-ipam");
     const text = readFileSync(example(), "utf8");
     expect(text.split("\n").filter((l) => l !== "").every((l) => l.startsWith("#"))).toBe(true);
     // The recipe the header gives yields the seed's pools exactly.
     expect(execFileSync("sed", ["-n", "s/^# //p", example()], { encoding: "utf8" })).toBe(readFileSync(SEED_POOLS_FILE, "utf8"));
-  });
-
-  it("the example is not loaded by the plugin, and its uncommented text validates", async () => {
-    requireBuiltIpam();
-    await ok();
-    const pools = await runProcess(IPAM_BIN, ["pools", "--pool-dir", poolDir, "--data-dir", dataDir, "--all-nodes", "-o", "json"]);
+    const pools = await runProcess(join(dest, "spiderpool-ipam"), ["pools", "--pool-dir", poolDir, "--data-dir", dataDir, "--all-nodes", "-o", "json"]);
     expect(pools.code, describeRun(pools)).toBe(0);
     expect(JSON.parse(pools.stdout).pools).toEqual([]);
     const yaml = join(root, "from-example.yaml");
     writeFileSync(yaml, execFileSync("sed", ["-n", "s/^# //p", example()], { encoding: "utf8" }));
-    const valid = await runProcess(IPAM_BIN, ["validate", yaml]);
+    const valid = await runProcess(join(dest, "spiderpool-ipam"), ["validate", yaml]);
     expect(valid.stdout, describeRun(valid)).toContain("4 pool(s) valid");
   });
 
-  it("is idempotent: a second run says unchanged and rewrites nothing", async () => {
-    await ok("--alias");
+  it.each([["symbolic"], ["hard"]])("is idempotent (%s links): a second run says unchanged and rewrites nothing", async (links) => {
+    await ok("--alias", "--links", links);
     const before = snapshot();
-    expect(await ok("--alias")).toEqual([
-      `unchanged ${dest}/spiderpool-ipam`,
-      `unchanged ${dest}/ipvlan-attach`,
-      `unchanged ${dest}/spiderpool -> spiderpool-ipam`,
+    const link = (name: string, target: string) => (links === "hard" ? `${dest}/${name} (hard link to spiderpool-cni)` : `${dest}/${name} -> ${target}`);
+    expect(await ok("--alias", "--links", links)).toEqual([
+      `unchanged ${self()}`,
+      `unchanged ${link("spiderpool-ipam", "spiderpool-cni")}`,
+      `unchanged ${link("ipvlan-attach", "spiderpool-cni")}`,
+      `unchanged ${link("spiderpool", "spiderpool-ipam")}`,
       `kept ${poolDir} (exists)`,
       `unchanged ${example()}`,
       expect.stringMatching(/^next: /),
@@ -122,18 +141,31 @@ describe("install", () => {
     expect(snapshot()).toEqual(before);
   });
 
-  it("replaces a changed executable by rename (new inode, no temporary file left)", async () => {
-    await ok();
-    const inode = statSync(join(dest, "ipvlan-attach")).ino;
-    writeFileSync(join(src, "ipvlan-attach"), "#!/bin/sh\necho ipvlan-attach v2\n");
-    chmodSync(join(dest, "spiderpool-ipam"), 0o700);
-    const lines = await ok();
-    expect(lines).toContain(`updated ${dest}/ipvlan-attach (755)`);
-    expect(lines).toContain(`updated ${dest}/spiderpool-ipam (755)`);
-    expect(readFileSync(join(dest, "ipvlan-attach"), "utf8")).toContain("v2");
-    expect(statSync(join(dest, "ipvlan-attach")).ino).not.toBe(inode);
-    expect(mode(join(dest, "spiderpool-ipam"))).toBe(0o755);
-    expect(readdirSync(dest).sort()).toEqual(["ipvlan-attach", "spiderpool-ipam"]);
+  it("replaces a changed executable by rename (new inode, no temporary file left); hard links follow it", async () => {
+    await ok("--links", "hard");
+    const inode = statSync(self()).ino;
+    writeFileSync(self(), "#!/bin/sh\necho someone else's file\n"); // the hard links see it too: same inode
+    chmodSync(self(), 0o700);
+    const lines = await ok("--links", "hard");
+    expect(lines).toContain(`updated ${self()} (755)`);
+    expect(lines).toContain(`relinked ${dest}/ipvlan-attach (hard link to spiderpool-cni)`);
+    const now = statSync(self()).ino;
+    expect(now).not.toBe(inode);
+    expect(statSync(join(dest, "ipvlan-attach")).ino).toBe(now);
+    expect(statSync(join(dest, "spiderpool-ipam")).ino).toBe(now);
+    expect(mode(self())).toBe(0o755);
+    expect(readdirSync(dest).sort()).toEqual(["ipvlan-attach", "spiderpool-cni", "spiderpool-ipam"]);
+    await expectPluginsAnswer(["spiderpool-ipam", "ipvlan-attach"]);
+  });
+
+  it("upgrades the old layout (a full copy per plugin) to one file and links, and switches link kinds", async () => {
+    mkdirSync(dest, { recursive: true });
+    for (const name of ["spiderpool-ipam", "ipvlan-attach"]) copyFileSync(EXE, join(dest, name));
+    expect((await ok()).slice(1, 3)).toEqual([`relinked ${dest}/spiderpool-ipam -> spiderpool-cni`, `relinked ${dest}/ipvlan-attach -> spiderpool-cni`]);
+    expect(diskMB(dest)).toBeLessThan(115);
+    expect((await ok("--links", "hard"))[1]).toBe(`relinked ${dest}/spiderpool-ipam (hard link to spiderpool-cni)`);
+    expect((await ok())[1]).toBe(`relinked ${dest}/spiderpool-ipam -> spiderpool-cni`);
+    await expectPluginsAnswer(["spiderpool-ipam", "ipvlan-attach"]);
   });
 
   it("never overwrites a user's pool files, an edited example or an existing pool directory's mode", async () => {
@@ -161,8 +193,9 @@ describe("install", () => {
     const lines = await ok("--alias", "--dry-run");
     expect(lines).toEqual([
       `would create ${dest}`,
-      `would install ${dest}/spiderpool-ipam (755)`,
-      `would install ${dest}/ipvlan-attach (755)`,
+      `would install ${self()} (755)`,
+      `would link ${dest}/spiderpool-ipam -> spiderpool-cni`,
+      `would link ${dest}/ipvlan-attach -> spiderpool-cni`,
       `would link ${dest}/spiderpool -> spiderpool-ipam`,
       `would create ${poolDir} (0700)`,
       `would write ${example()} (the seed's pools, commented out: not loaded)`,
@@ -180,14 +213,56 @@ describe("install", () => {
     expect(existsSync(poolDir)).toBe(false);
   });
 
-  it("fails clearly when the executables were not built, and on bad options", async () => {
+  it("fails clearly when the executable was not built, and on bad options", async () => {
     const missing = await runProcess("bash", [SCRIPT, "--src", join(root, "empty"), "--dest", dest, "--pool-dir", poolDir]);
     expect(missing.code).toBe(1);
-    expect(missing.stderr).toContain('spiderpool-ipam is missing: run "npm run build" first');
+    expect(missing.stderr).toContain('spiderpool-cni is missing: run "npm run build" first');
     expect(existsSync(dest)).toBe(false);
     expect((await install("--purge")).stderr).toContain("--purge goes with --uninstall");
     expect((await install("--bogus")).code).toBe(2);
     expect((await install("--dest")).stderr).toContain("--dest needs a value");
+    expect((await install("--links", "soft")).stderr).toContain("--links is symbolic or hard");
+    expect(existsSync(dest)).toBe(false);
+  });
+
+  it("--pools-from copies valid pool files (0600) into the pool directory; a bad set installs nothing", async () => {
+    const from = join(root, "configmap");
+    mkdirSync(from);
+    writeFileSync(join(from, "seed.yaml"), readFileSync(SEED_POOLS_FILE, "utf8"), { mode: 0o644 }); // a ConfigMap's files are 0644
+    writeFileSync(join(from, "README"), "not a pool file\n");
+    let lines = await ok("--pools-from", from);
+    expect(lines).toContain(`copied ${join(poolDir, "seed.yaml")} (from ${from})`);
+    expect(mode(join(poolDir, "seed.yaml"))).toBe(0o600);
+    expect(existsSync(join(poolDir, "README"))).toBe(false);
+    const pools = await runProcess(join(dest, "spiderpool-ipam"), ["pools", "--pool-dir", poolDir, "--data-dir", dataDir, "--all-nodes", "-o", "json"]);
+    expect(JSON.parse(pools.stdout).pools.map((p: { name: string }) => p.name).sort()).toEqual(["master-v4", "master-v6", "worker1-v4", "worker1-v6"]);
+    lines = await ok("--pools-from", from);
+    expect(lines).toContain(`unchanged ${join(poolDir, "seed.yaml")}`);
+
+    // Two pools claiming the same name: refused, and the node keeps what it had.
+    const dup = poolYaml("master-v4", { subnet: "10.9.0.0/24", ips: ["10.9.0.10-10.9.0.20"] });
+    writeFileSync(join(from, "more.yaml"), dup);
+    const before = snapshot();
+    const bad = await install("--pools-from", from);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(new RegExp(`the pools in ${from} are not valid, nothing was installed: .*master-v4`));
+    expect(snapshot()).toEqual(before);
+  });
+
+  it("--stay keeps running once installed and exits 0 on SIGTERM", async () => {
+    const child = spawn(EXE, ["install", "--dest", dest, "--pool-dir", poolDir, "--stay"], { stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    await new Promise<void>((resolve, reject) => {
+      child.stdout.on("data", (d: Buffer) => {
+        out += d;
+        if (out.includes("waiting for SIGTERM")) resolve();
+      });
+      child.once("exit", (code) => reject(new Error(`exited ${code} before it was ready: ${out}`)));
+    });
+    expect(existsSync(join(dest, "ipvlan-attach"))).toBe(true);
+    const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+    child.kill("SIGTERM");
+    expect(await exited).toBe(0);
   });
 });
 
@@ -201,6 +276,7 @@ describe("uninstall", () => {
     expect(lines).toEqual([
       `removed ${dest}/spiderpool-ipam`,
       `removed ${dest}/ipvlan-attach`,
+      `removed ${self()}`,
       `removed ${dest}/spiderpool`,
       `removed ${example()}`,
       `kept ${poolDir} and its pool files (--purge removes them)`,
@@ -213,14 +289,18 @@ describe("uninstall", () => {
     expect(await ok("--uninstall")).toEqual([
       `absent ${dest}/spiderpool-ipam`,
       `absent ${dest}/ipvlan-attach`,
+      `absent ${self()}`,
       `kept ${poolDir} and its pool files (--purge removes them)`,
       `kept ${dataDir}, the allocation store (--purge removes it)`,
     ]);
   });
 
-  it("keeps a spiderpool that is not our alias and an example someone edited", async () => {
+  it("removes a hard-linked alias, keeps a spiderpool that is not ours and an example someone edited", async () => {
+    await ok("--alias", "--links", "hard");
+    expect(await ok("--uninstall")).toContain(`removed ${dest}/spiderpool`);
     await ok();
     writeFileSync(join(dest, "spiderpool"), "upstream's plugin\n");
+    linkSync(join(dest, "spiderpool"), join(root, "keep-inode")); // a hard link, but not to our file
     writeFileSync(example(), "my notes\n");
     const lines = await ok("--uninstall");
     expect(lines).toContain(`kept ${dest}/spiderpool (not our alias)`);
@@ -245,6 +325,7 @@ describe("uninstall", () => {
     expect(lines).toEqual([
       `removed ${dest}/spiderpool-ipam`,
       `removed ${dest}/ipvlan-attach`,
+      `removed ${self()}`,
       `removed ${dest}/spiderpool`,
       `removed ${example()}`,
       `removed ${join(poolDir, "seed.yaml")}`,
