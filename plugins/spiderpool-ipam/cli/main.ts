@@ -14,6 +14,9 @@ export const INFO = {
     "  pools [-o table|json] [--config FILE] [--pool-dir DIR] [--data-dir DIR] [--node NAME] [--all-nodes]",
     "        the pools this node sees, with allocated and total addresses (cluster-wide and per node",
     "        with the etcd store); SHARED marks pools several nodes may use",
+    "  pools discover --imds [--url URL] [--node NAME] [-o FILE|-] [--dry-run] [--timeout-ms MS] [--multus-name NS/NAME]",
+    "        this node's pools (one per ENI and family) from the AWS instance metadata service (IMDSv2);",
+    "        -o FILE replaces FILE atomically, never taking out an address still allocated",
     "  validate FILE...      check SpiderIPPool files with the rules ADD uses",
     "  release --container-id ID [--ifname IF] [--config FILE] [--data-dir DIR] [--pool-dir DIR] [--node NAME]",
     "        free a container's addresses by hand",
@@ -58,6 +61,7 @@ export async function runCli(argv: string[]): Promise<number> {
   try {
     switch (command) {
       case "pools":
+        if (rest[0] === "discover") return await (await import("./discover")).discoverCommand(args);
         return await (await import("./pools")).poolsCommand(args);
       case "validate":
         return await (await import("./validate")).validateCommand(rest);
