@@ -9,7 +9,9 @@
 //
 // `withServer: false` makes the namespace without a service: a host that is
 // not on AWS. The namespace, its address and the server are the Scratch's,
-// removed with it.
+// removed with it. `ImdsNetns.onLoopback` runs the service on the host's
+// 127.0.0.1 instead (free port; `url` for --url), for a test whose store
+// (etcd members on loopback) the namespace could not reach.
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
 import { rename, writeFile } from "node:fs/promises";
@@ -25,11 +27,23 @@ export const IMDS_ADDRESS = "169.254.169.254";
 const SETPRIV = "/usr/bin/setpriv";
 
 export class ImdsNetns {
+  /** The service's base URL (for --url; the default one inside a namespace). */
+  url = `http://${IMDS_ADDRESS}`;
+
   private constructor(
-    readonly netns: string,
+    readonly netns: string | undefined,
     private readonly stateFile: string,
     private server: ChildProcess | undefined,
   ) {}
+
+  static async onLoopback(scratch: Scratch, state: ImdsState): Promise<ImdsNetns> {
+    const box = new ImdsNetns(undefined, scratch.file("loopback-imds-state.json"), undefined);
+    await box.setState(state);
+    const { child, port } = await startServer([], box.stateFile, "127.0.0.1", "0");
+    box.server = child;
+    box.url = `http://127.0.0.1:${port}`;
+    return box;
+  }
 
   /** `role` names the namespace (nt-<role>-<suffix>): one per role and Scratch. */
   static async start(scratch: Scratch, state: ImdsState, { withServer = true, role = "imds" } = {}): Promise<ImdsNetns> {
@@ -39,7 +53,7 @@ export class ImdsNetns {
     const stateFile = scratch.file(`${role}-state.json`);
     const box = new ImdsNetns(netns, stateFile, undefined);
     await box.setState(state);
-    if (withServer) box.server = await startServer(netns, stateFile);
+    if (withServer) box.server = (await startServer(["ip", "netns", "exec", netns], stateFile, IMDS_ADDRESS, "80")).child;
     return box;
   }
 
@@ -49,9 +63,10 @@ export class ImdsNetns {
     await rename(`${this.stateFile}.new`, this.stateFile);
   }
 
-  /** The built spiderpool-ipam inside the namespace, with a clean environment plus `env`. */
+  /** The built spiderpool-ipam inside the namespace (or on the host), with a clean environment plus `env`. */
   run(argv: string[], env: Record<string, string | undefined> = {}): Promise<ProcessOutput> {
-    return runProcess("ip", ["netns", "exec", this.netns, IPAM_BIN, ...argv], { env, timeoutMs: 30_000 });
+    const opts = { env, timeoutMs: 30_000 };
+    return this.netns ? runProcess("ip", ["netns", "exec", this.netns, IPAM_BIN, ...argv], opts) : runProcess(IPAM_BIN, argv, opts);
   }
 
   /** Stops the server (idempotent); the namespace goes with the Scratch. */
@@ -65,16 +80,20 @@ export class ImdsNetns {
   }
 }
 
-async function startServer(netns: string, stateFile: string): Promise<ChildProcess> {
-  const argv = ["netns", "exec", netns, BUN, SERVER, stateFile, IMDS_ADDRESS, "80"];
-  const [cmd, args] = existsSync(SETPRIV) ? [SETPRIV, ["--pdeathsig", "KILL", "--", "ip", ...argv]] : ["ip", argv];
+/** The server under `wrapper` (e.g. ip netns exec NS); resolves with the port it listens on. */
+async function startServer(wrapper: string[], stateFile: string, host: string, port: string): Promise<{ child: ChildProcess; port: number }> {
+  const argv = [...wrapper, BUN, SERVER, stateFile, host, port];
+  const [cmd, args] = existsSync(SETPRIV) ? [SETPRIV, ["--pdeathsig", "KILL", "--", ...argv]] : [argv[0]!, argv.slice(1)];
   const child = spawn(cmd, args, { stdio: ["ignore", "pipe", "pipe"] });
   let stderr = "";
   child.stderr!.on("data", (b: Buffer) => (stderr += b.toString()));
-  await new Promise<void>((resolve, reject) => {
-    child.stdout!.on("data", (b: Buffer) => b.toString().includes("listening") && resolve());
+  const bound = await new Promise<number>((resolve, reject) => {
+    child.stdout!.on("data", (b: Buffer) => {
+      const m = /listening (\d+)/.exec(b.toString());
+      if (m) resolve(Number(m[1]));
+    });
     child.on("exit", (code) => reject(new Error(`the fake metadata service exited (${code}) before listening: ${stderr}`)));
     child.on("error", reject);
   });
-  return child;
+  return { child, port: bound };
 }

@@ -8,7 +8,7 @@
 // session token, and every GET under /latest/meta-data/ without a token it
 // issued gets 401. It reads STATE_FILE (JSON, ImdsState) on every request, so
 // a test changes what the "ENI" holds by rewriting that file. It prints
-// "listening" once bound, and runs until killed.
+// "listening PORT" once bound, and runs until killed.
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
@@ -91,7 +91,8 @@ function main(): void {
     sockets.add(s);
     s.on("close", () => sockets.delete(s));
   });
-  server.listen(Number(port), host, () => process.stdout.write("listening\n"));
+  // Port 0 takes a free one: the line says which.
+  server.listen(Number(port), host, () => process.stdout.write(`listening ${(server.address() as { port: number }).port}\n`));
   process.on("SIGTERM", () => {
     for (const s of sockets) s.destroy();
     server.close(() => process.exit(0));

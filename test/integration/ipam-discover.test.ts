@@ -10,6 +10,7 @@ import { addressesOf, IpamSandbox, IPAM_BIN, requireBuiltIpam, SEED_POOLS_FILE }
 import { cniOk, describeRun, runProcess } from "../helpers/cni";
 import { ImdsNetns } from "../helpers/imds-netns";
 import type { ImdsState } from "../helpers/imds-server";
+import { etcdAvailable, startEtcdCluster } from "../helpers/etcd";
 import { TempDirs } from "../helpers/tmp";
 import { Scratch } from "../fixtures/net/scaffold";
 import { MASTER_MAC, masterState, worker1State } from "../fixtures/imds/seed-nodes";
@@ -230,4 +231,34 @@ describe("a metadata service that will not serve", () => {
     expect(out.code).not.toBe(0);
     expect(out.stderr).toContain("pools discover needs a source: --imds");
   });
+});
+
+describe.skipIf(!etcdAvailable())("with the etcd store (--config)", () => {
+  it("refuses to take out an address a pod holds in etcd, naming its node; once released, writes and says how to renew the pool's definition", async () => {
+    // etcd listens on the host's loopback, out of the namespace's reach: the service runs beside it.
+    const cluster = await startEtcdCluster({ members: 1 });
+    const host = await ImdsNetns.onLoopback(scratch, masterWithPrefixes(["172.31.28.16/28", "172.31.29.0/28"]));
+    try {
+      const store = { type: "etcd", endpoints: cluster.endpoints, prefix: `/discover-${process.pid}`, timeoutMs: 8000 };
+      const conf = join(box.root, "net.conf");
+      await writeFile(conf, JSON.stringify(box.conf({ ipam: { store } })), { mode: 0o600 });
+      const run = () => host.run(["pools", "discover", "--imds", "--url", host.url, "--config", conf, "-o", MASTER_FILE()]);
+      expect((await run()).code).toBe(0);
+      cniOk(await box.add("c-etcd", { ipam: { store }, args: "IP=172.31.29.5" }));
+      expect(await box.claims()).toEqual([]); // held in etcd only
+
+      await host.setState(masterState());
+      const refused = await run();
+      expect(refused.code, describeRun(refused)).not.toBe(0);
+      expect(refused.stderr).toContain("172.31.29.5 of pool master-v4 is allocated to container c-etcd interface eth0 on node master");
+
+      cniOk(await box.del("c-etcd", { ipam: { store } }));
+      const done = await run();
+      expect(done.code, describeRun(done)).toBe(0);
+      expect(done.stdout).toContain(`etcdctl del ${store.prefix}/pools/master-v4`);
+    } finally {
+      await host.close();
+      await cluster.close();
+    }
+  }, 60_000);
 });
