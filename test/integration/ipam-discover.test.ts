@@ -88,8 +88,11 @@ describe("the seed's nodes", () => {
     expect(valid.stdout).toContain("4 pool(s) valid");
   });
 
-  it("comments every value with the metadata path it came from", async () => {
-    const text = await writeMaster();
+  it("comments every value with the metadata path it came from; asks the service directly whatever HTTP_PROXY says", async () => {
+    const proxy = "http://127.0.0.1:9"; // nothing listens there: a request through it fails
+    const out = await imds.run(["pools", "discover", "--imds", "--node", "master", ...box.dirArgs(), "-o", MASTER_FILE()], { HTTP_PROXY: proxy, http_proxy: proxy });
+    expect(out.code, describeRun(out)).toBe(0);
+    const text = readFileSync(MASTER_FILE(), "utf8");
     const base = `network/interfaces/macs/${MASTER_MAC}`;
     expect(text).toContain(`subnet: 172.31.16.0/20  # ${base}/subnet-ipv4-cidr-block`);
     expect(text).toContain(`- 172.31.28.16-172.31.28.31  # ${base}/ipv4-prefix 172.31.28.16/28`);

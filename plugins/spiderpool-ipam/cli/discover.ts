@@ -12,8 +12,8 @@
 import { existsSync, mkdirSync, readFileSync, statSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { CniError, ErrorCode, invalidConfig } from "../../../lib/cni/errors";
-import { DEFAULT_IMDS_URL, readEnis } from "../../../lib/cloud/aws-imds";
-import { discoverPools, discoveryYaml } from "../../../lib/ipam/discover";
+import { DEFAULT_IMDS_URL, readEnis, type EniMetadata } from "../../../lib/cloud/aws-imds";
+import { discoverPools, discoveryYaml, type Discovery } from "../../../lib/ipam/discover";
 import { diffPools, heldRemovals, holderText, refusalMessage, removedAddresses, type HeldAddress, type PoolChange, type Removal } from "../../../lib/ipam/discover-diff";
 import { localHeldIn } from "../../../lib/ipam/discover-held";
 import type { Pool } from "../../../lib/ipam/pool";
@@ -58,20 +58,13 @@ export async function discoverCommand(args: ParsedArgs): Promise<number> {
   const output = flag(args, "o", "output") ?? "-";
   const multusName = flag(args, "multus-name")?.split(",").filter((s) => s !== "") ?? [];
 
-  let enis;
+  let enis: EniMetadata[];
   try {
     enis = await readEnis({ url, timeoutMs });
   } catch (e) {
     throw new CniError(ErrorCode.IoFailure, `instance metadata: ${(e as Error).message}`);
   }
-  let text: string;
-  let discovery;
-  try {
-    discovery = discoverPools(enis, { node: target.nodeName, multusName });
-    text = discoveryYaml(discovery, url);
-  } catch (e) {
-    throw invalidConfig(`instance metadata: ${(e as Error).message}`);
-  }
+  const { discovery, text } = poolsOf(enis, target.nodeName, multusName, url);
   for (const note of discovery.notes) process.stderr.write(`note: ${note}\n`);
   if (discovery.pools.length === 0) throw invalidConfig(`node ${target.nodeName}: no ENI has a delegated prefix or a secondary address; nothing to make pools of`);
 
@@ -81,6 +74,16 @@ export async function discoverCommand(args: ParsedArgs): Promise<number> {
     return 0;
   }
   return writePoolFile(resolve(output), text, target, args.flags.has("dry-run"));
+}
+
+/** The pools and their YAML; metadata that does not add up is a configuration error naming its path. */
+function poolsOf(enis: EniMetadata[], node: string, multusName: string[], url: string): { discovery: Discovery; text: string } {
+  try {
+    const discovery = discoverPools(enis, { node, multusName });
+    return { discovery, text: discoveryYaml(discovery, url) };
+  } catch (e) {
+    throw invalidConfig(`instance metadata: ${(e as Error).message}`);
+  }
 }
 
 /** The documents of the text about to be written: what is validated is exactly what the plugin will read. */
@@ -142,7 +145,8 @@ async function writePoolFile(file: string, text: string, target: CliStore, dryRu
   const after = await nextPools(file, text, target.poolDir);
   const changes = diffPools(before.pools, after);
   printChanges(changes);
-  const conflicts = heldRemovals(removedAddresses(before.pools, after), await heldIn(target, removedAddresses(before.pools, after)));
+  const removals = removedAddresses(before.pools, after);
+  const conflicts = heldRemovals(removals, await heldIn(target, removals));
   if (conflicts.length > 0) throw new CniError(ErrorCode.InvalidConfig, refusalMessage(file, conflicts));
   if (before.text === text) {
     process.stdout.write(`${file}: unchanged\n`);
