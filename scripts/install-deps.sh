@@ -15,6 +15,7 @@ packages=(
   procps                      # pgrep/pkill in test cleanup
   strace                      # reliability: kills at exact store syscalls (fault injection)
   etcd-server etcd-client     # real etcd members for the etcd store backend's tests
+  podman runc                 # npm run image (the install image) and its test; runc: crun fails on hybrid cgroups
 )
 missing=()
 for p in "${packages[@]}"; do
