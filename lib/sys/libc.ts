@@ -70,8 +70,8 @@ export class SysError extends Error {
 
 // Groups of symbols, each opened on first use: every symbol costs Bun's
 // dlopen ~17K instructions (callgrind), and an IPAM call run by a runtime
-// uses none of the netlink socket calls, the signal calls that only a
-// contended lock wait makes, or the process calls of a delegated call.
+// uses none of the netlink socket calls, the calls that only a contended
+// lock wait makes, or the process calls of a delegated call.
 function load() {
   return ffi.dlopen("libc.so.6", {
     open: { args: [cstring, i32, u32], returns: i32 },
@@ -93,7 +93,7 @@ function load() {
   }).symbols;
 }
 
-function loadNetworkAndSignals() {
+function loadNetworkCalls() {
   return ffi.dlopen("libc.so.6", {
     socket: { args: [i32, i32, i32], returns: i32 },
     bind: { args: [i32, ptr, u32], returns: i32 },
@@ -101,8 +101,16 @@ function loadNetworkAndSignals() {
     send: { args: [i32, ptr, u64, i32], returns: i64_fast },
     recv: { args: [i32, ptr, u64, i32], returns: i64_fast },
     setns: { args: [i32, i32], returns: i32 },
-    sigaction: { args: [i32, ptr, ptr], returns: i32 },
-    setitimer: { args: [i32, ptr, ptr], returns: i32 },
+  }).symbols;
+}
+
+// A lock wait watches the lock file for closes (lib/sys/flock.ts).
+function loadLockWaitCalls() {
+  return ffi.dlopen("libc.so.6", {
+    inotify_init1: { args: [i32], returns: i32 },
+    inotify_add_watch: { args: [i32, cstring, u32], returns: i32 },
+    inotify_rm_watch: { args: [i32, i32], returns: i32 },
+    poll: { args: [ptr, u64, i32], returns: i32 },
   }).symbols;
 }
 
@@ -130,8 +138,9 @@ function loadRareFileCalls() {
 let rareFileSymbols: ReturnType<typeof loadRareFileCalls> | undefined;
 
 let symbols: ReturnType<typeof load> | undefined;
-let moreSymbols: ReturnType<typeof loadNetworkAndSignals> | undefined;
+let moreSymbols: ReturnType<typeof loadNetworkCalls> | undefined;
 let processSymbols: ReturnType<typeof loadProcessCalls> | undefined;
+let lockWaitSymbols: ReturnType<typeof loadLockWaitCalls> | undefined;
 
 /** errno of the call that just failed; must be read before any other libc call on this thread. */
 function lastErrno(): number {
@@ -176,25 +185,25 @@ export function sysClose(fd: number): void {
 
 export function sysSocket(domain: number, type: number, protocol: number): number {
   for (;;) {
-    const fd = (moreSymbols ??= loadNetworkAndSignals()).socket(domain, type | SOCK_CLOEXEC, protocol);
+    const fd = (moreSymbols ??= loadNetworkCalls()).socket(domain, type | SOCK_CLOEXEC, protocol);
     if (fd !== -1) return fd;
     failUnlessInterrupted("socket", "");
   }
 }
 
 export function sysBind(fd: number, address: Uint8Array): void {
-  while ((moreSymbols ??= loadNetworkAndSignals()).bind(fd, address, address.byteLength) === -1) failUnlessInterrupted("bind", "");
+  while ((moreSymbols ??= loadNetworkCalls()).bind(fd, address, address.byteLength) === -1) failUnlessInterrupted("bind", "");
 }
 
 export function sysSetsockopt(fd: number, level: number, option: number, value: Uint8Array): void {
-  while ((moreSymbols ??= loadNetworkAndSignals()).setsockopt(fd, level, option, value, value.byteLength) === -1) {
+  while ((moreSymbols ??= loadNetworkCalls()).setsockopt(fd, level, option, value, value.byteLength) === -1) {
     failUnlessInterrupted("setsockopt", `${level}/${option}`);
   }
 }
 
 export function sysSend(fd: number, data: Uint8Array, flags = 0): number {
   for (;;) {
-    const n = Number((moreSymbols ??= loadNetworkAndSignals()).send(fd, data, data.byteLength, flags));
+    const n = Number((moreSymbols ??= loadNetworkCalls()).send(fd, data, data.byteLength, flags));
     if (n !== -1) return n;
     failUnlessInterrupted("send", "");
   }
@@ -203,14 +212,14 @@ export function sysSend(fd: number, data: Uint8Array, flags = 0): number {
 /** Fills `buffer` from the start; with MSG_TRUNC the return value is the datagram's full length. */
 export function sysRecv(fd: number, buffer: Uint8Array, flags = 0): number {
   for (;;) {
-    const n = Number((moreSymbols ??= loadNetworkAndSignals()).recv(fd, buffer, buffer.byteLength, flags));
+    const n = Number((moreSymbols ??= loadNetworkCalls()).recv(fd, buffer, buffer.byteLength, flags));
     if (n !== -1) return n;
     failUnlessInterrupted("recv", "");
   }
 }
 
 export function sysSetns(fd: number, nstype: number): void {
-  while ((moreSymbols ??= loadNetworkAndSignals()).setns(fd, nstype) === -1) failUnlessInterrupted("setns", "");
+  while ((moreSymbols ??= loadNetworkCalls()).setns(fd, nstype) === -1) failUnlessInterrupted("setns", "");
 }
 
 /**
@@ -289,18 +298,43 @@ export function sysGetdents(fd: number, buffer: Uint8Array, subject: string): nu
   }
 }
 
-/** sigaction(2) with glibc's struct sigaction (152 bytes) in `act`/`old` (either may be null). */
-export function sysSigaction(signal: number, act: Uint8Array | null, old: Uint8Array | null): void {
-  while ((moreSymbols ??= loadNetworkAndSignals()).sigaction(signal, act, old) === -1) failUnlessInterrupted("sigaction", String(signal));
+export const IN_NONBLOCK = 0o4000;
+export const IN_CLOEXEC = 0o2000000;
+export const IN_CLOSE_WRITE = 0x8;
+export const IN_CLOSE_NOWRITE = 0x10;
+export const POLLIN = 1;
+
+export function sysInotifyInit(flags: number): number {
+  for (;;) {
+    const fd = (lockWaitSymbols ??= loadLockWaitCalls()).inotify_init1(flags);
+    if (fd !== -1) return fd;
+    failUnlessInterrupted("inotify_init1", "");
+  }
 }
 
-/** Arms (or with 0, disarms) the one-shot ITIMER_REAL timer: SIGALRM after `ms`. */
-export function sysAlarmAfter(ms: number): void {
-  const value = new BigInt64Array(4); // struct itimerval: interval {0, 0}, value {sec, usec}
-  const us = BigInt(Math.max(0, Math.ceil(ms * 1000)));
-  value[2] = us / 1_000_000n;
-  value[3] = us % 1_000_000n;
-  while ((moreSymbols ??= loadNetworkAndSignals()).setitimer(0, value, null) === -1) failUnlessInterrupted("setitimer", "");
+/** inotify_add_watch(2); returns the watch descriptor. */
+export function sysInotifyAddWatch(fd: number, path: string, mask: number): number {
+  for (;;) {
+    const wd = (lockWaitSymbols ??= loadLockWaitCalls()).inotify_add_watch(fd, path, mask);
+    if (wd !== -1) return wd;
+    failUnlessInterrupted("inotify_add_watch", path);
+  }
+}
+
+export function sysInotifyRmWatch(fd: number, wd: number): void {
+  while ((lockWaitSymbols ??= loadLockWaitCalls()).inotify_rm_watch(fd, wd) === -1) failUnlessInterrupted("inotify_rm_watch", String(wd));
+}
+
+/**
+ * poll(2) on the struct pollfd array in `fds` (8 bytes each); the number of
+ * ready fds, 0 on timeout. Also 0 when a signal interrupted it: the caller
+ * works out the time left and calls again.
+ */
+export function sysPoll(fds: Uint8Array, timeoutMs: number): number {
+  const n = (lockWaitSymbols ??= loadLockWaitCalls()).poll(fds, fds.byteLength / 8, timeoutMs);
+  if (n !== -1) return n;
+  failUnlessInterrupted("poll", "");
+  return 0;
 }
 
 const PR_SET_PDEATHSIG = 1;
