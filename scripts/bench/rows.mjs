@@ -162,11 +162,11 @@ export async function ipvlanRows({ runs }) {
   return JSON.parse(readFileSync(out, "utf8")).map((row) => ({
     id: "ipvlan",
     name: row.name,
-    unit: "ms",
-    ours: row.ours_ms,
-    reference: row.reference_ms,
-    goal: { ratio: row.goal },
-    samples: guestRuns,
+    unit: row.unit,
+    ours: row.ours,
+    reference: row.reference,
+    goal: row.goal,
+    samples: row.samples ?? guestRuns,
     note: `${direct ? "this kernel" : "guest VM"}; ${row.note}`,
   }));
 }
@@ -378,9 +378,29 @@ export async function rssRow({ runs }) {
       measure(ref("host-local"), hostLocalConf(join(dir, "theirs"), SEED_RANGES)),
       { runs: Math.min(runs, 20), warmup: 1 },
     );
-    return [{ id: "rss", name: "peak RSS of one IPAM ADD: spiderpool-ipam (host-local for scale)", unit: "MB", goal: { max: 40 }, ...r }];
+    return [
+      { id: "rss", name: "peak RSS of one IPAM ADD: spiderpool-ipam (host-local for scale)", unit: "MB", goal: { max: 40 }, ...r },
+      installedSizeRow(dir),
+    ];
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
+
+/** Disk used by what a node's /opt/cni/bin holds for our plugins (du: links count once) vs the reference ipvlan + host-local. */
+function installedSizeRow(dir) {
+  const duMB = (...paths) => Number(spawnSync("du", ["-skcL", ...paths], { encoding: "utf8" }).stdout.trim().split("\n").pop().split("\t")[0]) / 1024;
+  let ours;
+  let note;
+  if (existsSync(bin("spiderpool-cni"))) {
+    const dest = join(dir, "installed");
+    run(bin("spiderpool-cni"), { PATH: process.env.PATH }, "", ["install", "--dest", dest, "--pool-dir", join(dir, "installed-pools")]);
+    ours = Number(spawnSync("du", ["-sk", dest], { encoding: "utf8" }).stdout.split("\t")[0]) / 1024;
+    note = "spiderpool-cni install: one file, spiderpool-ipam and ipvlan-attach linked to it";
+  } else {
+    ours = duMB(bin("spiderpool-ipam"), bin("ipvlan-attach"));
+    note = "one executable per plugin (a build before spiderpool-cni)";
+  }
+  return { id: "rss", name: "size installed in /opt/cni/bin: ours vs ipvlan + host-local", unit: "MB", ours, reference: duMB(ref("ipvlan"), ref("host-local")), goal: { max: 115 }, samples: 1, note };
+}
