@@ -4,6 +4,7 @@ import { CniError, ErrorCode, invalidConfig } from "../cni/errors";
 import { interfaceNameProblem } from "../cni/env";
 import type { NetConf } from "../cni/skel";
 import { parseCoordinatorConfig, type CoordinatorConfig } from "../coordinator/config";
+import { checkLogKeys } from "../log/settings";
 
 export type IpvlanMode = "l2" | "l3" | "l3s";
 const MODES: readonly IpvlanMode[] = ["l2", "l3", "l3s"];
@@ -40,6 +41,7 @@ export function unknownKeys(conf: NetConf): string[] {
 }
 
 export function parseIpvlanConfig(conf: NetConf): IpvlanConfig {
+  checkLogKeys(conf);
   const cfg: IpvlanConfig = {
     mode: "l2",
     mtu: 0,

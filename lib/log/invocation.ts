@@ -1,25 +1,41 @@
 // One structured log line per plugin invocation (command, container, pod,
 // interface, result or error, duration), written when the configuration
-// names a log file. Settings are read leniently here: config validation is
-// what reports a bad value, and logging must never fail a call.
+// names a log file. Settings are read leniently here, before validation, so
+// that a refused call is logged too: config validation is what reports a bad
+// value; here a size or count beyond its bound is clamped to it and any other
+// bad value ignored. Logging never fails or prolongs a call.
 import type { Outcome } from "../cni/skel";
 import type { LogLevel } from "./logger";
+import { LOG_LEVELS, LOG_LIMITS } from "./settings";
 
 type Obj = Record<string, unknown>;
-const LEVELS = new Set(["debug", "info", "warn", "error"]);
+
+export interface LogSettings {
+  level: LogLevel;
+  filePath: string;
+  maxSizeMB?: number;
+  maxCount?: number;
+}
+
+/** A positive number, at most `max`; undefined for anything else. */
+function clamped(v: unknown, max: number): number | undefined {
+  return typeof v === "number" && v > 0 ? Math.min(v, max) : undefined;
+}
 
 /** Reads upstream's log keys (log_level, log_file_path, log_file_max_size MB, log_file_max_count). */
-export function logSettings(source: unknown): { level: LogLevel; filePath: string; maxSizeMB?: number; maxCount?: number } | undefined {
+export function logSettings(source: unknown): LogSettings | undefined {
   if (typeof source !== "object" || source === null) return undefined;
   const o = source as Obj;
   if (typeof o.log_file_path !== "string" || !o.log_file_path.startsWith("/")) return undefined;
   const raw = typeof o.log_level === "string" ? o.log_level.toLowerCase().replace(/^warning$/, "warn") : "info";
-  const settings: { level: LogLevel; filePath: string; maxSizeMB?: number; maxCount?: number } = {
-    level: (LEVELS.has(raw) ? raw : "info") as LogLevel,
+  const settings: LogSettings = {
+    level: ((LOG_LEVELS as readonly string[]).includes(raw) ? raw : "info") as LogLevel,
     filePath: o.log_file_path,
   };
-  if (typeof o.log_file_max_size === "number" && o.log_file_max_size > 0) settings.maxSizeMB = o.log_file_max_size;
-  if (typeof o.log_file_max_count === "number" && o.log_file_max_count > 0) settings.maxCount = o.log_file_max_count;
+  const size = clamped(o.log_file_max_size, LOG_LIMITS.maxSizeMB);
+  const count = clamped(o.log_file_max_count, LOG_LIMITS.maxCount);
+  if (size !== undefined) settings.maxSizeMB = size;
+  if (count !== undefined && count >= 1) settings.maxCount = Math.floor(count);
   return settings;
 }
 
@@ -41,12 +57,17 @@ export function invocationFields(outcome: Outcome, ms: number): Record<string, u
 /**
  * Logs one invocation to the file `source` configures (nothing when none).
  * The logger (and node:fs with it) is loaded only when a log file is set.
+ * Runs after the answer was written: whatever goes wrong here is dropped.
  */
 export async function logInvocation(component: string, source: unknown, outcome: Outcome, ms: number): Promise<void> {
-  const settings = logSettings(source);
-  if (!settings || outcome.command === "VERSION") return;
-  const { createLogger } = await import("./logger");
-  const logger = createLogger({ component, ...settings });
-  const ok = outcome.exitCode === 0;
-  logger.log(ok ? "info" : "error", ok ? `${outcome.command} succeeded` : `${outcome.command} failed`, invocationFields(outcome, ms));
+  try {
+    const settings = logSettings(source);
+    if (!settings || outcome.command === "VERSION") return;
+    const { createLogger } = await import("./logger");
+    const logger = createLogger({ component, ...settings });
+    const ok = outcome.exitCode === 0;
+    logger.log(ok ? "info" : "error", ok ? `${outcome.command} succeeded` : `${outcome.command} failed`, invocationFields(outcome, ms));
+  } catch {
+    /* the call's answer stands; a log line is not worth failing it */
+  }
 }

@@ -6,8 +6,9 @@
 // write to (/tmp): the file is opened without following a symbolic link, and
 // written only when it is a regular file of ours with no other hard link, so
 // the log can never be turned into a write to another file.
-import { closeSync, constants, fchmodSync, fstatSync, mkdirSync, openSync, renameSync, statSync, unlinkSync, writeSync } from "node:fs";
-import { dirname } from "node:path";
+import { closeSync, constants, fchmodSync, fstatSync, mkdirSync, openSync, readdirSync, renameSync, statSync, unlinkSync, writeSync } from "node:fs";
+import { basename, dirname, join } from "node:path";
+import { LOG_DEFAULTS } from "./settings";
 
 export type LogLevel = "debug" | "info" | "warn" | "error";
 const RANK: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
@@ -24,17 +25,30 @@ export interface Logger {
   log(level: LogLevel, msg: string, fields?: Record<string, unknown>): void;
 }
 
-function rotate(file: string, maxCount: number): void {
-  try {
-    unlinkSync(`${file}.${maxCount}`);
-  } catch {
-    /* nothing that old */
+/** The rotated copies of `file` in its directory ("<name>.<n>", n >= 1), highest number first. */
+function rotatedCopies(file: string): { path: string; n: number }[] {
+  const prefix = `${basename(file)}.`;
+  const copies: { path: string; n: number }[] = [];
+  for (const name of readdirSync(dirname(file))) {
+    const suffix = name.slice(prefix.length);
+    if (name.startsWith(prefix) && /^[1-9][0-9]*$/.test(suffix)) copies.push({ path: join(dirname(file), name), n: Number(suffix) });
   }
-  for (let i = maxCount - 1; i >= 1; i--) {
+  return copies.sort((a, b) => b.n - a.n);
+}
+
+/**
+ * file.<n> becomes file.<n+1>, highest first so nothing is overwritten, and
+ * file becomes file.1; copies that would be numbered beyond maxCount go. One
+ * listing of the directory: the work follows the copies there are, not the
+ * count allowed.
+ */
+function rotate(file: string, maxCount: number): void {
+  for (const { path, n } of rotatedCopies(file)) {
     try {
-      renameSync(`${file}.${i}`, `${file}.${i + 1}`);
+      if (n >= maxCount) unlinkSync(path);
+      else renameSync(path, `${file}.${n + 1}`);
     } catch {
-      /* gap in the series */
+      /* raced with another rotation */
     }
   }
   try {
@@ -65,8 +79,8 @@ function appendPrivate(file: string, text: string): void {
 
 export function createLogger(opts: LoggerOptions): Logger {
   const min = RANK[opts.level];
-  const maxBytes = (opts.maxSizeMB ?? 100) * 1024 * 1024;
-  const maxCount = opts.maxCount ?? 10;
+  const maxBytes = (opts.maxSizeMB ?? LOG_DEFAULTS.maxSizeMB) * 1024 * 1024;
+  const maxCount = opts.maxCount ?? LOG_DEFAULTS.maxCount;
   return {
     log(level, msg, fields = {}) {
       if (RANK[level] < min) return;
