@@ -120,6 +120,25 @@ describe.skipIf(!available)("etcd store: one address, one holder, across nodes",
     await checkEtcdStore(cluster, prefix, { attachments: 6 });
   }, 120_000);
 
+  it("a DEL still on its way to etcd when a retried ADD answers cannot free that ADD's address", async () => {
+    const prefix = newPrefix();
+    const node = await Node.make("late", prefix);
+    const first = addressesOf(cniOk(await node.add("pod")));
+    const b64 = (text: string) => Buffer.from(text).toString("base64");
+    const hex = (ip: string) => ip.split(".").map((o) => Number(o).toString(16).padStart(2, "0")).join("");
+    const keys = [`${prefix}/attachments/late/pod/eth0`, `${prefix}/ips/v4/${hex(first[0]!)}`];
+    const revisions = await Promise.all(keys.map(async (key) => (await cluster.request("/v3/kv/range", { key: b64(key) })).kvs[0].mod_revision as string));
+    // What a DEL whose process was killed (or gave up) after sending asks etcd to do, arriving late.
+    const lateDel = {
+      compare: keys.map((key, i) => ({ key: b64(key), target: "MOD", result: "EQUAL", mod_revision: revisions[i] })),
+      success: keys.map((key) => ({ request_delete_range: { key: b64(key) } })),
+    };
+    expect(addressesOf(cniOk(await node.add("pod")))).toEqual(first); // the runtime's retried ADD
+    const applied = await cluster.request("/v3/kv/txn", lateDel);
+    expect(applied.succeeded ?? false).toBe(false);
+    await checkEtcdStore(cluster, prefix, { attachments: 1, claims: 1 });
+  });
+
   it("dual-stack is all or nothing: an exhausted IPv6 pool leaves no IPv4 claim behind", async () => {
     const prefix = newPrefix();
     const pools = {

@@ -59,6 +59,8 @@ describe.skipIf(!available)("etcd store under plugin SIGKILLs", () => {
         const kill = below(next, 4) === 0;
         const opts = { node: c.node.name, ipam: { store }, ...(kill ? { timeoutMs: 1 + below(next, 40) } : {}) };
         busy.add(c.id);
+        // Once its DEL is on its way, a container may lose its address at any instant.
+        if (!add) holding.delete(c.id);
         let out: CniOutput;
         try {
           out = add ? await c.node.box.add(c.id, opts) : await c.node.box.del(c.id, opts);
@@ -67,15 +69,11 @@ describe.skipIf(!available)("etcd store under plugin SIGKILLs", () => {
         }
         if (out.signal) {
           tally.killed++;
-          if (!add) holding.delete(c.id); // a killed DEL may or may not have released: no longer known to hold
           continue;
         }
         if (out.code === 0) {
           tally.ok++;
-          if (!add) {
-            holding.delete(c.id);
-            continue;
-          }
+          if (!add) continue;
           const [address] = addressesOf(JSON.parse(out.stdout));
           for (const [other, held] of holding) {
             if (other !== c.id && held === address) violations.push(`${address} given to ${c.id} while ${other} holds it`);

@@ -14,6 +14,7 @@ import { CniError, ErrorCode, invalidConfig } from "../../cni/errors";
 import { formatIP, parseIP, type Family, type IPAddr } from "../../ip/address";
 import { poolsExhausted, requestedByFamily, takeRequested, type Allocation } from "../../ipam/allocate";
 import type { Pool } from "../../ipam/pool";
+import type { IPRange } from "../../ip/range";
 import type { Selection } from "../../ipam/select";
 import { fnv1a64 } from "../../hash";
 import { note } from "../../timing";
@@ -101,11 +102,20 @@ export class EtcdStore implements IpamStore {
       if (existing) {
         const record = this.parseAttachment(existing);
         const kept = await this.intactAllocations(record, pools);
-        if (kept) return kept;
-        await this.removeRecord(existing, record); // not whole (edited by hand?): start over
+        if (!kept) {
+          await this.removeRecord(existing, record); // not whole (edited by hand?): start over
+          continue;
+        }
+        // A DEL of this attachment may still be on its way to etcd (its process
+        // was killed or gave up, the runtime retried ADD); it compares the
+        // record's revision. Writing the record again makes such a DEL fail,
+        // so the addresses answered here stay held.
+        const touched = await this.client.txn([{ key, target: "MOD", result: "EQUAL", modRevision: existing.modRevision }], [{ put: { key, value: existing.value } }]);
+        if (touched.succeeded) return kept;
+        this.retries++;
         continue;
       }
-      const planned = await this.plan(selection, requested);
+      const planned = await this.plan(selection, requested, `${this.node}\0${owner.containerID}\0${owner.ifname}`);
       const record: StoredAttachment = { v: 1, ...owner, node: this.node, ips: planned.map(recordedIP) };
       const claims = planned.map((a) => ({ key: this.keys.claim(a.ip), value: JSON.stringify(this.claimOf(record, a)) }));
       const definitions = uniquePools(planned).map((pool) => ({ pool, key: this.keys.pool(pool.name), ...poolDefinition(pool) }));
@@ -217,6 +227,17 @@ export class EtcdStore implements IpamStore {
     throw new CniError(ErrorCode.TryAgainLater, `could not release ${key}: its record kept changing`);
   }
 
+  /** The claims inside `ranges`, with who holds them (`pools discover` names them before taking their addresses out of a pool). */
+  async claimsIn(ranges: IPRange[]): Promise<Pick<StoredClaim, "address" | "node" | "containerID" | "ifname" | "pod">[]> {
+    const out: StoredClaim[] = [];
+    for (const r of ranges) {
+      const from = this.keys.claim({ family: r.family, value: r.start });
+      const end = this.keys.claimRangeEnd({ family: r.family, value: r.end });
+      for (const kv of await this.listRange(from, end)) out.push(this.parseClaim(kv));
+    }
+    return out;
+  }
+
   /** Cluster-wide use of each pool's addresses, and per node (for `pools`). */
   async usage(pools: Pool[]): Promise<Map<string, PoolUsage>> {
     const out = new Map<string, PoolUsage>();
@@ -236,8 +257,8 @@ export class EtcdStore implements IpamStore {
     return out;
   }
 
-  /** One address per requested family, chosen from what etcd holds now. */
-  private async plan(selection: Selection, requested: IPAddr[]): Promise<Allocation[]> {
+  /** One address per requested family, chosen from what etcd holds now; `seed` places this attachment's scans. */
+  private async plan(selection: Selection, requested: IPAddr[], seed: string): Promise<Allocation[]> {
     const wanted = requestedByFamily(selection, requested);
     const taken = new Set<string>();
     const wantedList = [...wanted.values()];
@@ -254,27 +275,17 @@ export class EtcdStore implements IpamStore {
         plan.push(takeRequested(candidates, want, (_pool, text) => taken.has(text)));
         continue;
       }
-      plan.push(await this.takeFirstFree(candidates, family, snapshot));
+      plan.push(await this.takeFirstFree(candidates, family, snapshot, seed));
     }
     return plan;
   }
 
-  private async takeFirstFree(candidates: Pool[], family: Family, snapshot: Snapshot): Promise<Allocation> {
+  private async takeFirstFree(candidates: Pool[], family: Family, snapshot: Snapshot, seed: string): Promise<Allocation> {
     for (const pool of candidates) {
-      const value = await this.findFree(pool, this.startOrdinal(pool), snapshot);
+      const value = await this.findFree(pool, startOrdinal(pool, seed), snapshot);
       if (value !== undefined) return { pool, ip: { family: pool.family, value } };
     }
     throw poolsExhausted(candidates, family);
-  }
-
-  /**
-   * Where this node starts looking in a pool: a place of its own (from its
-   * name), so that nodes allocating at the same time rarely pick the same
-   * address and seldom have to try again.
-   */
-  private startOrdinal(pool: Pool): bigint {
-    if (pool.total === 0n) return 0n;
-    return BigInt(`0x${fnv1a64(`${this.node}\0${pool.name}`)}`) % pool.total;
   }
 
   /**
@@ -396,6 +407,17 @@ export class EtcdStore implements IpamStore {
     }
     return o as unknown as StoredClaim;
   }
+}
+
+/**
+ * Where an attachment starts looking in a pool: a place of its own (from its
+ * node, container and interface), so that ADDs running at the same time, on
+ * one node or on several, rarely pick the same address and seldom have to
+ * try again. The scan wraps around, so every free address is still found.
+ */
+function startOrdinal(pool: Pool, seed: string): bigint {
+  if (pool.total === 0n) return 0n;
+  return BigInt(`0x${fnv1a64(`${seed}\0${pool.name}`)}`) % pool.total;
 }
 
 /** Revision a scan's pages are read at, fixed by its first page. */

@@ -4,7 +4,7 @@ export interface ParsedArgs {
   flags: Map<string, string | true>;
 }
 
-const BOOLEAN = new Set(["all-nodes", "help", "h", "version", "dry-run"]);
+const BOOLEAN = new Set(["all-nodes", "help", "h", "version", "dry-run", "imds"]);
 
 export function parseArgs(argv: string[]): ParsedArgs {
   const positional: string[] = [];
