@@ -149,7 +149,7 @@ export class LocalStore implements IpamStore {
 /** Code 7 before anything is written: a pool other nodes may use cannot be kept apart by this node's files. */
 export function refuseSharedPools(selection: Selection, nodeName: string): void {
   for (const pool of [...selection.v4, ...selection.v6]) {
-    const why = sharingReason(pool, nodeName);
+    const why = sharingReason(pool);
     if (why) {
       throw new CniError(
         ErrorCode.InvalidConfig,

@@ -20,7 +20,7 @@
 // link is followed below dataDir; dataDir's own path is checked from "/"
 // (lib/sys/trusted-path.ts).
 import {
-  exists, fileKind, isMissing, listDir, listDirIfExists, lstatPath, makeDirIfMissing, makeDirs, O_NOFOLLOW, overwriteStart, readTextIfExists,
+  entryExists, exists, fileKind, isMissing, listDir, listDirIfExists, lstatPath, makeDirIfMissing, makeDirs, O_NOFOLLOW, overwriteStart, readTextIfExists,
   removeDir, unlinkPath, unlinkQuietly,
 } from "../sys/fs";
 import { joinPath as join } from "../sys/path";
@@ -290,8 +290,9 @@ export class StoreTx {
     return ids.filter((n) => !n.startsWith(".")).flatMap((id) => this.attachmentsOf(id));
   }
 
+  /** Any entry named for the address holds it, even one that is not a readable claim (a link, a FIFO): never handed out over it. */
   isUsed(address: string): boolean {
-    return exists(this.claimFile(address));
+    return entryExists(this.claimFile(address));
   }
 
   claim(address: string): ClaimRecord | undefined {

@@ -228,6 +228,20 @@ export function makeDirs(path: string, mode: number): void {
 }
 
 export const exists = (path: string): boolean => sysAccess(path, F_OK) === 0;
+
+/**
+ * Whether a directory entry of that name exists, whatever it is (a dangling
+ * symbolic link too): exists() follows links. Anything but "not there" counts
+ * as there.
+ */
+export function entryExists(path: string): boolean {
+  try {
+    lstatPath(path);
+    return true;
+  } catch (e) {
+    return !isMissing(e);
+  }
+}
 export const isExecutable = (path: string): boolean => sysAccess(path, X_OK) === 0;
 
 export interface FileStat {

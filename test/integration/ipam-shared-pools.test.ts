@@ -37,7 +37,7 @@ describe("the local store and pools several nodes may use", () => {
     await box.writePoolFile("shared.yaml", shared({ nodeName: ["master", "worker1"] }));
     const two = cniError(await box.add("c1", { ipam: defaultStore }));
     expect(two.code).toBe(7);
-    expect(two.msg).toContain("also names worker1");
+    expect(two.msg).toContain("names several nodes (master, worker1)");
 
     await box.writePoolFile("shared.yaml", shared({ nodeAffinity: { matchLabels: { zone: "a" } } }));
     const affinity = cniError(await box.add("c2", { ipam: { ...defaultStore, nodeLabels: { zone: "a" } } }));

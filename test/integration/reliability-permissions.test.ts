@@ -124,7 +124,7 @@ describe("directories and files the plugin refuses", () => {
 
   it.skipIf(!isRoot)("a dataDir, a poolDir or a pool file owned by another user", async () => {
     await chown(box.dataDir, NOBODY, NOBODY);
-    expect(cniError(await box.add("a")).msg).toMatch(new RegExp(`dataDir ${box.dataDir} is owned by uid ${NOBODY}`));
+    expect(cniError(await box.add("a")).msg).toContain(`dataDir ${box.dataDir} is not safe to use: ${box.dataDir} on its path is owned by uid ${NOBODY}`);
     await chown(box.dataDir, 0, 0);
     await chown(box.poolDir, NOBODY, NOBODY);
     expect(cniError(await box.add("a")).msg).toMatch(new RegExp(`poolDir ${box.poolDir} is owned by uid ${NOBODY}`));

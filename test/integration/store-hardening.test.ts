@@ -238,4 +238,13 @@ describe("symbolic links", () => {
     }
     expect(readdirSync(outside)).toEqual([]);
   });
+
+  it("a dangling symbolic link in place of a claim keeps its address in use: ADD takes the next one", async () => {
+    const first = addressesOf(cniOk(await box.add("pod-a")));
+    cniOk(await box.del("pod-a"));
+    symlinkSync("/nonexistent/claim", join(box.dataDir, "ips", first[0]!));
+    const next = addressesOf(cniOk(await box.add("pod-b")));
+    expect(next[0]).not.toBe(first[0]);
+    expect(next[1]).toBe(first[1]); // the other family is untouched
+  });
 });

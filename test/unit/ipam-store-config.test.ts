@@ -17,11 +17,12 @@ function codeOf(v: unknown): number | undefined {
 }
 
 describe("which pools are shared", () => {
-  it("a pool is shared unless nodeName names this node alone", () => {
-    expect(sharingReason(pool({ nodeName: ["a"] }), "a")).toBeUndefined();
-    expect(sharingReason(pool({}), "a")).toContain("no spec.nodeName");
-    expect(sharingReason(pool({ nodeName: ["a", "b"] }), "a")).toContain("also names b");
-    expect(sharingReason(pool({ nodeAffinity: { matchLabels: { zone: "x" } } }), "a")).toContain("nodeAffinity");
+  it("a pool is shared unless nodeName names exactly one node", () => {
+    expect(sharingReason(pool({ nodeName: ["a"] }))).toBeUndefined();
+    expect(sharingReason(pool({ nodeName: ["b"] }))).toBeUndefined(); // another node's own pool
+    expect(sharingReason(pool({}))).toContain("no spec.nodeName");
+    expect(sharingReason(pool({ nodeName: ["a", "b"] }))).toContain("names several nodes (a, b)");
+    expect(sharingReason(pool({ nodeAffinity: { matchLabels: { zone: "x" } } }))).toContain("nodeAffinity");
   });
 });
 

@@ -51,7 +51,7 @@ export async function poolsCommand(args: ParsedArgs): Promise<number> {
     default: p.isDefault,
     disabled: p.disabled,
     nodes: p.nodeName,
-    shared: sharingReason(p, dirs.nodeName) ?? null,
+    shared: sharingReason(p) ?? null,
     ...(byNode ? { allocatedByNode: Object.fromEntries(byNode.get(p.name) ?? []) } : {}),
     source: p.source,
   }));

@@ -11,7 +11,7 @@ export async function validateCommand(files: string[]): Promise<number> {
   }
   const pools = await validatePools(files.flatMap(readPoolFile));
   for (const p of pools) {
-    const shared = sharingReason(p, p.nodeName[0] ?? "");
+    const shared = sharingReason(p);
     const note = shared ? `  shared: ${shared}; needs the etcd store (or ipam.store.sharedPools "allow" on a one-node cluster)` : "";
     process.stdout.write(`ok  ${p.name}  IPv${p.family}  ${p.total} addresses  (${p.source})${note}\n`);
   }

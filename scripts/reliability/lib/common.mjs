@@ -40,7 +40,7 @@ export function rng(seed) {
 
 // ---- pools ---------------------------------------------------------------
 
-/** 256 usable addresses per family, for every node and network. */
+/** 256 usable addresses per family, for every network, on the one node the scripts simulate (node-a). */
 export const POOL_V4 = { name: "rel-v4", subnet: "10.77.0.0/23", first: "10.77.0.10", last: "10.77.1.9", gateway: "10.77.0.1" };
 export const POOL_V6 = { name: "rel-v6", subnet: "fd00:77::/64", first: "fd00:77::100", last: "fd00:77::1ff", gateway: "fd00:77::1" };
 export const POOL_SIZE = 256;
@@ -57,6 +57,7 @@ export function poolYaml(p = POOL_V4) {
     `    - ${p.first}-${p.last}`,
     `  gateway: ${p.gateway}`,
     "  default: true",
+    "  nodeName: [node-a]",
     "",
   ].join("\n");
 }
