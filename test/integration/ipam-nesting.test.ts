@@ -72,7 +72,7 @@ describe("deep nesting", () => {
     expect(addressesOf(cniOk(out))).toHaveLength(2);
   });
 
-  it("validate and nad refuse deep files with one clear line", async () => {
+  it("the CLI (validate, nad, --config) refuses deep files with one clear line", async () => {
     const file = join(box.root, "deep.json");
     await writeFile(file, deepJson());
     const validate = await box.cli(["validate", file]);
@@ -86,5 +86,11 @@ describe("deep nesting", () => {
     const nad = await box.cli(["nad", "-f", smc]);
     expect(nad.code, describeRun(nad)).toBe(1);
     expect(nad.stderr).toBe(`error: ${smc}: SpiderMultusConfig kube-system/n1: spec.chainCNIJsonData[0]: nests deeper than 100 levels (at x[0][0][0]…)\n`);
+
+    const conf = join(box.root, "deep.conf");
+    await writeFile(conf, confWith(deepJson(), (c) => ((c.ipam as Record<string, unknown>).log_level = "<DEEP>")));
+    const pools = await box.cli(["pools", "--config", conf]);
+    expect(pools.code, describeRun(pools)).toBe(1);
+    expect(pools.stderr).toBe(`error: --config ${conf}: nests deeper than 100 levels (at ipam.log_level[0][0]…)\n`);
   });
 });
