@@ -8,6 +8,7 @@ import { convertResult, parseResult } from "./result";
 import type { CniResult } from "./types";
 import { LATEST_VERSION, parseVersion, requireSupportedVersion, requireVersionForCommand, SUPPORTED_VERSIONS } from "./version";
 import { isNameToken } from "../text";
+import { jsonMayNestDeeperThan, nestingProblem } from "../nesting";
 
 /** The network configuration on stdin. Plugin keys are read by each plugin. */
 export interface NetConf {
@@ -63,6 +64,8 @@ function decodeConf(stdin: string, command: string): NetConf {
   if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
     throw new CniError(ErrorCode.DecodeFailure, "network configuration on stdin must be a JSON object");
   }
+  const tooDeep = jsonMayNestDeeperThan(stdin) && nestingProblem(parsed);
+  if (tooDeep) throw new CniError(ErrorCode.InvalidConfig, `network configuration on stdin ${tooDeep}`);
   return parsed as NetConf;
 }
 

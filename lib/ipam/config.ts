@@ -2,6 +2,7 @@
 // configuration"). Pure: the environment and host name are passed in.
 import { CniError, ErrorCode, invalidConfig, unsupportedField } from "../cni/errors";
 import type { NetConf } from "../cni/skel";
+import { LOG_LIMITS } from "../log/settings";
 import { parseStoreSettings, type StoreSettings } from "./store-config";
 
 export const DEFAULT_POOL_DIR = "/etc/cni/spiderpool/ippools";
@@ -136,12 +137,12 @@ export function parseIpamConfig(conf: NetConf, env: Record<string, string | unde
     store: parseStoreSettings(o.store),
     log: {
       level: (level === "warning" ? "warn" : level) as LogSettings["level"],
-      maxSizeMB: positiveInt(o, "log_file_max_size", 100),
-      maxCount: positiveInt(o, "log_file_max_count", 10),
+      maxSizeMB: positiveInt(o, "log_file_max_size", 100, LOG_LIMITS.maxSizeMB),
+      maxCount: positiveInt(o, "log_file_max_count", 10, LOG_LIMITS.maxCount),
     },
   };
   if (logFile) cfg.log.filePath = logFile;
-  if (o.log_file_max_age !== undefined) cfg.log.maxAgeDays = positiveInt(o, "log_file_max_age", 30);
+  if (o.log_file_max_age !== undefined) cfg.log.maxAgeDays = positiveInt(o, "log_file_max_age", 30, LOG_LIMITS.maxAgeDays);
   const v4 = strList(o, "default_ipv4_ippool");
   const v6 = strList(o, "default_ipv6_ippool");
   if (v4) cfg.defaultV4 = v4;

@@ -6,6 +6,7 @@ import type { z } from "zod";
 import { CniError, ErrorCode, invalidConfig } from "../cni/errors";
 import { interfaceNameProblem } from "../cni/env";
 import { SUPPORTED_VERSIONS } from "../cni/version";
+import { nestingProblem } from "../nesting";
 import { formatPath } from "../ipam/pool-errors";
 import { DNS1123_SUBDOMAIN } from "../ipam/pool-schema";
 import { SMC_API_VERSION, SMC_KIND, SpiderMultusConfigSchema, type SpiderMultusConfigDoc } from "./schema";
@@ -94,6 +95,8 @@ function chainedPlugins(list: string[] | undefined, where: string): Record<strin
     if (typeof value !== "object" || value === null || Array.isArray(value) || typeof (value as { type?: unknown }).type !== "string") {
       throw invalid(where, path, 'must be a JSON object with a "type"');
     }
+    const tooDeep = nestingProblem(value);
+    if (tooDeep) throw invalid(where, path, tooDeep);
     return value as Record<string, unknown>;
   });
 }

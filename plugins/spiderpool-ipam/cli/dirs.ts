@@ -6,6 +6,7 @@ import { hostname } from "node:os";
 import { CniError, ErrorCode } from "../../../lib/cni/errors";
 import { DEFAULT_DATA_DIR, DEFAULT_LOCK_TIMEOUT_MS, DEFAULT_POOL_DIR, parseIpamConfig } from "../../../lib/ipam/config";
 import type { StoreSettings } from "../../../lib/ipam/store-config";
+import { nestingProblem } from "../../../lib/nesting";
 import { flag, type ParsedArgs } from "./args";
 
 export interface CliDirs {
@@ -47,6 +48,8 @@ function fromNetworkConfig(file: string): CliStore {
   } catch (e) {
     throw new CniError(ErrorCode.InvalidConfig, `--config ${file}: not a readable JSON network configuration: ${(e as Error).message}`);
   }
+  const tooDeep = nestingProblem(conf);
+  if (tooDeep) throw new CniError(ErrorCode.InvalidConfig, `--config ${file}: ${tooDeep}`);
   // A conflist holds plugins; the one whose ipam block is ours is the one meant.
   const plugins = Array.isArray(conf.plugins) ? (conf.plugins as Record<string, unknown>[]) : [conf];
   const plugin = plugins.find((p) => (p?.ipam as { type?: unknown } | undefined)?.type === "spiderpool-ipam");
