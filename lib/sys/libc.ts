@@ -1,36 +1,13 @@
-// The one module that touches libc through Bun's FFI. Everything above it gets
+// The one module that touches libc, through bun:ffi. Everything above it gets
 // small typed wrappers that throw SysError instead of returning -1.
-// libc is opened lazily; opening it with every symbol costs ~0.2 ms, loading
-// node:fs instead costs a Bun executable ~1.9 ms (measured), which is why the
-// plugins' call paths do their file work through lib/sys/fs.ts over these.
+// libc is opened lazily, and the plugins' call paths do their file work
+// through lib/sys/fs.ts over these rather than node:fs, which costs a Bun
+// executable far more to load (docs/performance.md).
+import { dlopen, FFIType, read } from "bun:ffi";
 import { errnoMessage, errnoName, Errno } from "./errno";
 
-/**
- * Bun's native FFI object, the one the bun:ffi module wraps. Importing
- * bun:ffi costs a plugin process ~0.2-0.3 ms (its JavaScript is compiled
- * and run at every start, measured); this object is already there. It takes
- * argument and return types as bun:ffi's FFIType numbers (i32, u32, ...
- * below: the values of Bun 1.4.5, which package.json pins exactly) and, like
- * bun:ffi, JavaScript strings for `cstring` and typed arrays or null for
- * `ptr`. The executable embeds the Bun it was built with, so this cannot
- * meet another Bun at run time; a Bun upgrade that changed it would fail
- * every test that runs an executable.
- */
-interface NativeFFI {
-  dlopen<S extends Record<string, { args: number[]; returns: number }>>(
-    path: string,
-    symbols: S,
-  ): { symbols: { [K in keyof S]: (...args: any[]) => any } };
-  read: { i32(ptr: number, offset: number): number };
-}
-const ffi = (Bun as unknown as { FFI: NativeFFI }).FFI;
-const i32 = 5;
-const u32 = 6;
-const i64 = 7;
-const u64 = 8;
-const ptr = 12;
-const cstring = 14;
-const i64_fast = 15;
+// JavaScript strings go to `cstring` arguments; typed arrays or null to `ptr`.
+const { i32, u32, i64, u64, ptr, cstring, i64_fast } = FFIType;
 
 export const O_RDONLY = 0;
 export const O_WRONLY = 1;
@@ -73,7 +50,7 @@ export class SysError extends Error {
 // uses none of the netlink socket calls, the calls that only a contended
 // lock wait makes, or the process calls of a delegated call.
 function load() {
-  return ffi.dlopen("libc.so.6", {
+  return dlopen("libc.so.6", {
     open: { args: [cstring, i32, u32], returns: i32 },
     close: { args: [i32], returns: i32 },
     flock: { args: [i32, i32], returns: i32 },
@@ -94,7 +71,7 @@ function load() {
 }
 
 function loadNetworkCalls() {
-  return ffi.dlopen("libc.so.6", {
+  return dlopen("libc.so.6", {
     socket: { args: [i32, i32, i32], returns: i32 },
     bind: { args: [i32, ptr, u32], returns: i32 },
     setsockopt: { args: [i32, i32, i32, ptr, u32], returns: i32 },
@@ -106,7 +83,7 @@ function loadNetworkCalls() {
 
 // A lock wait watches the lock file for closes (lib/sys/flock.ts).
 function loadLockWaitCalls() {
-  return ffi.dlopen("libc.so.6", {
+  return dlopen("libc.so.6", {
     inotify_init1: { args: [i32], returns: i32 },
     inotify_add_watch: { args: [i32, cstring, u32], returns: i32 },
     inotify_rm_watch: { args: [i32, i32], returns: i32 },
@@ -116,7 +93,7 @@ function loadLockWaitCalls() {
 
 // A delegated IPAM call binds its life to the plugin that started it (lib/cni/delegator.ts).
 function loadProcessCalls() {
-  return ffi.dlopen("libc.so.6", {
+  return dlopen("libc.so.6", {
     prctl: { args: [i32, u64, u64, u64, u64], returns: i32 },
     getppid: { args: [], returns: i32 },
   }).symbols;
@@ -130,7 +107,7 @@ function loadProcessCalls() {
 // Calls a plugin makes rarely or never: reading a symbolic link met on a
 // checked path (lib/sys/trusted-path.ts), chmod for `store repair`.
 function loadRareFileCalls() {
-  return ffi.dlopen("libc.so.6", {
+  return dlopen("libc.so.6", {
     readlink: { args: [cstring, ptr, u64], returns: i64_fast },
     chmod: { args: [cstring, u32], returns: i32 },
   }).symbols;
@@ -145,7 +122,7 @@ let lockWaitSymbols: ReturnType<typeof loadLockWaitCalls> | undefined;
 /** errno of the call that just failed; must be read before any other libc call on this thread. */
 function lastErrno(): number {
   const where = (symbols ??= load()).__errno_location();
-  return where === null ? 0 : ffi.read.i32(where, 0);
+  return where === null ? 0 : read.i32(where, 0);
 }
 
 /** After a call returned -1: throws SysError, except for EINTR (the caller then retries). */
