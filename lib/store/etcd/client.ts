@@ -64,7 +64,16 @@ export interface TxnResult {
 }
 
 /** etcd gave a definite answer that retrying cannot change (a bad request, a too-large transaction). */
-export class EtcdRefused extends Error {}
+export class EtcdRefused extends CniError {
+  constructor(msg: string) {
+    super(ErrorCode.IoFailure, msg);
+  }
+
+  /** The revision a read asked for is gone (etcd compacted its history): read again at the current one. */
+  get compacted(): boolean {
+    return /compacted/.test(this.message);
+  }
+}
 
 const b64 = (text: string) => Buffer.from(text, "utf8").toString("base64");
 const unb64 = (text: string | undefined) => (text === undefined ? "" : Buffer.from(text, "base64").toString("utf8"));

@@ -23,7 +23,7 @@ import { attachmentKey as keyOf, type AllocationRequest, type AttachmentKey, typ
 import type { EtcdStoreSettings } from "../../ipam/store-config";
 import { notHeld, notRecorded, recordedIP } from "../local";
 import type { AttachmentRecord } from "../records";
-import { EtcdClient, prefixEnd, type Compare, type KeyValue, type Operation } from "./client";
+import { EtcdClient, EtcdRefused, prefixEnd, type Compare, type KeyValue, type Operation } from "./client";
 import { etcdKeys, isKeySegment, poolDefinition, storedFingerprint, type EtcdKeys } from "./keys";
 import { nextInPage, scanSegments } from "./scan";
 
@@ -115,7 +115,13 @@ export class EtcdStore implements IpamStore {
         this.retries++;
         continue;
       }
-      const planned = await this.plan(selection, requested, `${this.node}\0${owner.containerID}\0${owner.ifname}`);
+      let planned: Allocation[];
+      try {
+        planned = await this.plan(selection, requested, `${this.node}\0${owner.containerID}\0${owner.ifname}`);
+      } catch (e) {
+        if (e instanceof EtcdRefused && e.compacted) continue; // the scan's revision was compacted away meanwhile
+        throw e;
+      }
       const record: StoredAttachment = { v: 1, ...owner, node: this.node, ips: planned.map(recordedIP) };
       const claims = planned.map((a) => ({ key: this.keys.claim(a.ip), value: JSON.stringify(this.claimOf(record, a)) }));
       const definitions = uniquePools(planned).map((pool) => ({ pool, key: this.keys.pool(pool.name), ...poolDefinition(pool) }));
