@@ -1,5 +1,6 @@
 // README "From a fresh node to a pod with an address", end to end on a kernel
-// with ipvlan: scripts/install.sh into a temporary root, the seed's pools from
+// with ipvlan: scripts/install.sh into a temporary root (one executable, the
+// plugins linked to it, so the IPAM runs inside ipvlan-attach's process), the seed's pools from
 // the installed example, the network configuration from `nad -o conflist`,
 // then ADD and DEL as a runtime runs them (inside a "node" namespace holding a
 // dummy ens5), with the metrics file following along, and the uninstall.
@@ -60,7 +61,8 @@ describe("install, pools, NAD, a pod with an address, uninstall", () => {
 
   it("walks the README path", () => {
     const installed = sh("bash", [join(REPO, "scripts", "install.sh"), "--dest", dest, "--pool-dir", poolDir, "--data-dir", dataDir, "--alias"]);
-    expect(installed).toContain(`installed ${dest}/ipvlan-attach (755)`);
+    expect(installed).toContain(`installed ${dest}/spiderpool-cni (755)`);
+    expect(installed).toContain(`linked ${dest}/ipvlan-attach -> spiderpool-cni`);
 
     const pools = sh("sed", ["-n", "s/^# //p", join(poolDir, "seed-pools.yaml.example")]);
     writeFileSync(join(poolDir, "seed.yaml"), pools, { mode: 0o600 });
