@@ -43,6 +43,26 @@ export function interfaceNameProblem(name: string): string | undefined {
   return undefined;
 }
 
+/**
+ * Bun decodes the environment as UTF-8 and puts U+FFFD, the replacement
+ * character, in place of every byte sequence that is not valid UTF-8, so
+ * distinct names such as $'\xff' and $'\xfe' reach the program as the same
+ * string and would share one record. The bytes are gone by then, and a real
+ * name holds no U+FFFD, so a name holding it is refused, whether it came
+ * from invalid bytes or was written out as U+FFFD.
+ */
+const REPLACEMENT_CHARACTER = "\uFFFD";
+
+/** Refuses a value that was not valid UTF-8 in the environment (code 4, naming it). */
+function requireUtf8(what: string, value: string): void {
+  if (value.includes(REPLACEMENT_CHARACTER)) {
+    throw new CniError(ErrorCode.InvalidEnvironment, `invalid ${what}: not valid UTF-8 (or holds U+FFFD, the replacement character)`);
+  }
+}
+
+/** The pod's identity in CNI_ARGS: kept in records and matched against pools' namespace and pod selectors. */
+const POD_ARGS = ["K8S_POD_NAMESPACE", "K8S_POD_NAME", "K8S_POD_UID"];
+
 /** CNI_PATH's directories, empty entries dropped. */
 function splitPath(raw: string): string[] {
   const dirs: string[] = [];
@@ -67,6 +87,7 @@ export function readCniEnv(env: Record<string, string | undefined>): CniEnv {
   }
 
   const containerId = env.CNI_CONTAINERID ?? "";
+  requireUtf8("CNI_CONTAINERID", containerId);
   if (containerId !== "" && !isValidContainerId(containerId)) {
     throw new CniError(
       ErrorCode.InvalidEnvironment,
@@ -74,20 +95,25 @@ export function readCniEnv(env: Record<string, string | undefined>): CniEnv {
     );
   }
   const ifname = env.CNI_IFNAME ?? "";
+  requireUtf8("CNI_IFNAME", ifname);
   if (ifname !== "") {
     const problem = interfaceNameProblem(ifname);
     if (problem) throw new CniError(ErrorCode.InvalidEnvironment, `invalid CNI_IFNAME ${JSON.stringify(ifname)}: ${problem}`);
   }
   const netns = env.CNI_NETNS ?? "";
   if (netns.includes("\0")) throw new CniError(ErrorCode.InvalidEnvironment, "invalid CNI_NETNS: contains NUL");
+  // A path that is not UTF-8 cannot be opened as given: it would name another file.
+  requireUtf8("CNI_NETNS", netns);
 
   const rawArgs = env.CNI_ARGS ?? "";
+  const args = parseCniArgs(rawArgs);
+  for (const key of POD_ARGS) requireUtf8(`CNI_ARGS ${key}`, args.get(key) ?? "");
   return {
     command,
     containerId,
     netns,
     ifname,
-    args: parseCniArgs(rawArgs),
+    args,
     rawArgs,
     path: splitPath(env.CNI_PATH ?? ""),
   };

@@ -312,3 +312,29 @@ describe("parseCniArgs", () => {
     expect(err.message).toContain('"K8S_POD_NAME"');
   });
 });
+
+// Bun hands the program U+FFFD in place of each invalid UTF-8 sequence of the
+// environment (test/integration/ipam-names.test.ts checks that with raw bytes).
+describe("names that were not valid UTF-8", () => {
+  it.each([
+    ["CNI_IFNAME", { CNI_IFNAME: "\uFFFD" }],
+    ["CNI_IFNAME", { CNI_IFNAME: "eth\uFFFD" }],
+    ["CNI_CONTAINERID", { CNI_CONTAINERID: "pod\uFFFD" }],
+    ["CNI_NETNS", { CNI_NETNS: "/var/run/netns/\uFFFD" }],
+    ["CNI_ARGS K8S_POD_NAMESPACE", { CNI_ARGS: "K8S_POD_NAMESPACE=n\uFFFD;K8S_POD_NAME=web-0" }],
+    ["CNI_ARGS K8S_POD_NAME", { CNI_ARGS: "K8S_POD_NAMESPACE=default;K8S_POD_NAME=\uFFFD" }],
+    ["CNI_ARGS K8S_POD_UID", { CNI_ARGS: "K8S_POD_UID=\uFFFD\uFFFD" }],
+  ])("%s holding U+FFFD is code 4 naming it", (variable, overrides) => {
+    const err = cniErrorOf(() => readCniEnv(envFor("ADD", overrides)));
+    expect(err.code).toBe(ErrorCode.InvalidEnvironment);
+    expect(err.message).toBe(`invalid ${variable}: not valid UTF-8 (or holds U+FFFD, the replacement character)`);
+  });
+
+  it("other CNI_ARGS keys are not this plugin's to judge", () => {
+    expect(readCniEnv(envFor("ADD", { CNI_ARGS: "IgnoreUnknown=1;OTHER=\uFFFD" })).args.get("OTHER")).toBe("\uFFFD");
+  });
+
+  it("valid non-ASCII names stay valid", () => {
+    expect(readCniEnv(envFor("ADD", { CNI_IFNAME: "net-é", CNI_NETNS: "/var/run/netns/pod-é" })).ifname).toBe("net-é");
+  });
+});
