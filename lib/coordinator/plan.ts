@@ -5,6 +5,7 @@
 // IPv4 uses on-link routes (the node answers ARP for its own addresses on any
 // interface). IPv6 neighbour discovery only answers for addresses on the
 // receiving interface, so IPv6 goes via the peer veth's link-local address.
+import type { Family } from "../ip/address";
 
 export interface SideChannelRoute {
   dst: string;
@@ -16,7 +17,7 @@ export interface SideChannelRoute {
 }
 
 export interface SideChannelRule {
-  family: 4 | 6;
+  family: Family;
   dst: string;
   table: number;
   priority: number;

@@ -3,7 +3,7 @@
 // metrics refresh after every ADD/DEL, with tens of thousands of allocations.
 import { listDirIfExists } from "../sys/fs";
 import { joinPath as join } from "../sys/path";
-import { cidrContains, parseIP, type IPAddr } from "../ip/address";
+import { cidrContains, parseIP, type Family, type IPAddr } from "../ip/address";
 import { rangeListContains } from "../ip/range";
 import { storeLayout } from "../store/layout";
 import type { Pool } from "./pool";
@@ -42,7 +42,7 @@ interface Span<T> {
  * undefined when two of them overlap (validated pools never share an address;
  * if they somehow did, "first pool in list order" needs the linear scan).
  */
-function sortedSpans<T extends number | bigint>(pools: Pool[], family: 4 | 6, conv: (v: bigint) => T): Span<T>[] | undefined {
+function sortedSpans<T extends number | bigint>(pools: Pool[], family: Family, conv: (v: bigint) => T): Span<T>[] | undefined {
   const spans: Span<T>[] = [];
   for (const pool of pools) {
     if (pool.family !== family) continue;

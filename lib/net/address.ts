@@ -3,11 +3,13 @@ import { CniError, ErrorCode } from "../cni/errors";
 import { decodeAttrs, nla, type Attr } from "../netlink/attr";
 import { IFA, IFA_F, NLM_F, RT_SCOPE, RTM } from "../netlink/constants";
 import { isNetlinkErrno } from "../netlink/error";
-import { addressFamily, formatIp, ipFamilyOf, ipv4Broadcast, parseIp, type IpFamily } from "../netlink/ipaddr";
+import { cidrLast, formatIP, type Family } from "../ip/address";
+import { addressFamily, bytesToIp, familyOf, ipToBytes } from "../netlink/ipaddr";
 import { buildPayload, type NetlinkMessage } from "../netlink/message";
 import type { NetlinkSocket } from "../netlink/socket";
 import { decodeIfAddrMsg, encodeIfAddrMsg, IFADDRMSG_LEN } from "../netlink/structs";
 import { Errno } from "../sys/errno";
+import { ipOf } from "./ip-text";
 
 export interface AddressSpec {
   /** Link index in the socket's netns. */
@@ -16,14 +18,14 @@ export interface AddressSpec {
   ip: string;
   prefix: number;
   /** Checked against ip when given. */
-  family?: IpFamily;
+  family?: Family;
   /** IPv6: skip duplicate address detection so the address is usable at once. */
   noDad?: boolean;
 }
 
 export interface Address {
   index: number;
-  family: IpFamily;
+  family: Family;
   ip: string;
   prefix: number;
   scope: number;
@@ -35,8 +37,8 @@ export interface Address {
   label?: string;
 }
 
-function addressAttrs(spec: AddressSpec): { family: IpFamily; attrs: Attr[]; flags: number } {
-  const ip = parseIp(spec.ip);
+function addressAttrs(spec: AddressSpec): { family: Family; attrs: Attr[]; flags: number } {
+  const ip = ipOf(spec.ip);
   if (spec.family !== undefined && spec.family !== ip.family) {
     throw new CniError(ErrorCode.InvalidConfig, `address ${spec.ip} is not IPv${spec.family}`);
   }
@@ -44,15 +46,16 @@ function addressAttrs(spec: AddressSpec): { family: IpFamily; attrs: Attr[]; fla
   if (!Number.isInteger(spec.prefix) || spec.prefix < 0 || spec.prefix > maxPrefix) {
     throw new CniError(ErrorCode.InvalidConfig, `invalid prefix length ${spec.prefix} for ${spec.ip}`);
   }
+  const bytes = ipToBytes(ip);
   const attrs: Attr[] = [];
   let flags = 0;
   if (ip.family === 4) {
     // IFA_LOCAL is the interface's address; IFA_ADDRESS the peer (the same for non point-to-point).
-    attrs.push(nla.bytes(IFA.LOCAL, ip.bytes), nla.bytes(IFA.ADDRESS, ip.bytes));
+    attrs.push(nla.bytes(IFA.LOCAL, bytes), nla.bytes(IFA.ADDRESS, bytes));
     // /31 and /32 have no broadcast address (RFC 3021).
-    if (spec.prefix < 31) attrs.push(nla.bytes(IFA.BROADCAST, ipv4Broadcast(ip.bytes, spec.prefix)));
+    if (spec.prefix < 31) attrs.push(nla.bytes(IFA.BROADCAST, ipToBytes({ family: 4, value: cidrLast({ family: 4, base: ip.value, prefix: spec.prefix }) })));
   } else {
-    attrs.push(nla.bytes(IFA.ADDRESS, ip.bytes));
+    attrs.push(nla.bytes(IFA.ADDRESS, bytes));
     if (spec.noDad) flags |= IFA_F.NODAD;
     attrs.push(nla.u32(IFA.FLAGS, flags)); // IFA_FLAGS overrides the u8 header field
   }
@@ -98,8 +101,8 @@ export function parseAddress(msg: NetlinkMessage): Address {
   const flags = attrs.u32(IFA.FLAGS) ?? header.flags;
   const address: Address = {
     index: header.index,
-    family: ipFamilyOf(header.family),
-    ip: bytes.length ? formatIp(bytes) : "",
+    family: familyOf(header.family),
+    ip: bytes.length ? formatIP(bytesToIp(bytes)) : "",
     prefix: header.prefixLen,
     scope: header.scope,
     flags,
@@ -113,7 +116,7 @@ export function parseAddress(msg: NetlinkMessage): Address {
 }
 
 /** Addresses in the socket's netns, optionally of one link, one family and/or one scope. */
-export function listAddresses(sock: NetlinkSocket, filter: { index?: number; family?: IpFamily; scope?: number } = {}): Address[] {
+export function listAddresses(sock: NetlinkSocket, filter: { index?: number; family?: Family; scope?: number } = {}): Address[] {
   const header = encodeIfAddrMsg({ family: filter.family ? addressFamily(filter.family) : 0 });
   const out: Address[] = [];
   for (const msg of sock.dump({ type: RTM.GETADDR, payload: buildPayload(header) }, "list addresses")) {

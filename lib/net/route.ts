@@ -4,11 +4,13 @@ import { CniError, ErrorCode } from "../cni/errors";
 import { decodeAttrs, nla, type Attr } from "../netlink/attr";
 import { NLM_F, RT_SCOPE, RT_TABLE, RTA, RTAX_MTU, RTM, RTN, RTPROT } from "../netlink/constants";
 import { isNetlinkErrno } from "../netlink/error";
-import { addressFamily, formatIp, ipFamilyOf, parseCidr, parseIp, type Cidr, type IpFamily } from "../netlink/ipaddr";
+import { formatIP, type Family, type IPAddr } from "../ip/address";
+import { addressFamily, bytesToIp, familyOf, ipToBytes } from "../netlink/ipaddr";
 import { buildPayload, type NetlinkMessage } from "../netlink/message";
 import type { NetlinkSocket } from "../netlink/socket";
 import { decodeRtMsg, encodeRtMsg, RTMSG_LEN } from "../netlink/structs";
 import { Errno } from "../sys/errno";
+import { ipOf, prefixOf } from "./ip-text";
 
 export type RouteScope = "universe" | "site" | "link" | "host";
 const SCOPES: Record<RouteScope, number> = {
@@ -33,11 +35,11 @@ export interface RouteSpec {
   /** Metric (RTA_PRIORITY). */
   priority?: number;
   mtu?: number;
-  family?: IpFamily;
+  family?: Family;
 }
 
 export interface Route {
-  family: IpFamily;
+  family: Family;
   /** CIDR; "0.0.0.0/0" or "::/0" for a default route. */
   dst: string;
   gw?: string;
@@ -51,17 +53,17 @@ export interface Route {
   type: number;
 }
 
-function resolveDst(spec: RouteSpec): Cidr {
-  if (spec.dst !== "default") return parseCidr(spec.dst);
-  const family = spec.family ?? (spec.gw ? parseIp(spec.gw).family : spec.src ? parseIp(spec.src).family : undefined);
+function resolveDst(spec: RouteSpec): { ip: IPAddr; prefix: number } {
+  if (spec.dst !== "default") return prefixOf(spec.dst);
+  const family = spec.family ?? (spec.gw ? ipOf(spec.gw).family : spec.src ? ipOf(spec.src).family : undefined);
   if (!family) throw new CniError(ErrorCode.InvalidConfig, `route "default" needs a gateway, source or family`);
-  return { family, bytes: new Uint8Array(family === 4 ? 4 : 16), prefix: 0 };
+  return { ip: { family, value: 0n }, prefix: 0 };
 }
 
-function sameFamily(family: IpFamily, text: string, what: string): Uint8Array {
-  const ip = parseIp(text);
+function sameFamily(family: Family, text: string, what: string): Uint8Array {
+  const ip = ipOf(text);
   if (ip.family !== family) throw new CniError(ErrorCode.InvalidConfig, `route ${what} ${text} is not IPv${family}`);
-  return ip.bytes;
+  return ipToBytes(ip);
 }
 
 function describe(verb: string, spec: RouteSpec): string {
@@ -70,17 +72,18 @@ function describe(verb: string, spec: RouteSpec): string {
 
 function encodeRoute(spec: RouteSpec, forDelete: boolean): Uint8Array {
   const dst = resolveDst(spec);
+  const family = dst.ip.family;
   const table = spec.table ?? RT_TABLE.MAIN;
   const attrs: Attr[] = [nla.u32(RTA.TABLE, table)];
-  if (dst.prefix > 0) attrs.push(nla.bytes(RTA.DST, dst.bytes));
-  if (spec.gw) attrs.push(nla.bytes(RTA.GATEWAY, sameFamily(dst.family, spec.gw, "gateway")));
+  if (dst.prefix > 0) attrs.push(nla.bytes(RTA.DST, ipToBytes(dst.ip)));
+  if (spec.gw) attrs.push(nla.bytes(RTA.GATEWAY, sameFamily(family, spec.gw, "gateway")));
   if (spec.oif !== undefined) attrs.push(nla.u32(RTA.OIF, spec.oif));
-  if (spec.src) attrs.push(nla.bytes(RTA.PREFSRC, sameFamily(dst.family, spec.src, "source")));
+  if (spec.src) attrs.push(nla.bytes(RTA.PREFSRC, sameFamily(family, spec.src, "source")));
   if (spec.priority !== undefined) attrs.push(nla.u32(RTA.PRIORITY, spec.priority));
   if (spec.mtu !== undefined) attrs.push(nla.nested(RTA.METRICS, [nla.u32(RTAX_MTU, spec.mtu)]));
-  const defaultScope = dst.family === 4 && !spec.gw ? RT_SCOPE.LINK : RT_SCOPE.UNIVERSE;
+  const defaultScope = family === 4 && !spec.gw ? RT_SCOPE.LINK : RT_SCOPE.UNIVERSE;
   const header = encodeRtMsg({
-    family: addressFamily(dst.family),
+    family: addressFamily(family),
     dstLen: dst.prefix,
     // Table ids above 255 only fit in RTA_TABLE.
     table: table < 256 ? table : RT_TABLE.UNSPEC,
@@ -114,22 +117,22 @@ export function deleteRoute(sock: NetlinkSocket, spec: RouteSpec, { ignoreMissin
 export function parseRoute(msg: NetlinkMessage): Route {
   const header = decodeRtMsg(msg.payload);
   const attrs = decodeAttrs(msg.payload.subarray(RTMSG_LEN));
-  const family = ipFamilyOf(header.family);
-  const dstBytes = attrs.bytes(RTA.DST) ?? new Uint8Array(family === 4 ? 4 : 16);
+  const family = familyOf(header.family);
+  const dst = attrs.bytes(RTA.DST);
   const route: Route = {
     family,
-    dst: `${formatIp(dstBytes)}/${header.dstLen}`,
+    dst: `${formatIP(dst ? bytesToIp(dst) : { family, value: 0n })}/${header.dstLen}`,
     table: attrs.u32(RTA.TABLE) ?? header.table,
     scope: header.scope,
     protocol: header.protocol,
     type: header.type,
   };
   const gw = attrs.bytes(RTA.GATEWAY);
-  if (gw) route.gw = formatIp(gw);
+  if (gw) route.gw = formatIP(bytesToIp(gw));
   const oif = attrs.u32(RTA.OIF);
   if (oif !== undefined) route.oif = oif;
   const src = attrs.bytes(RTA.PREFSRC);
-  if (src) route.src = formatIp(src);
+  if (src) route.src = formatIP(bytesToIp(src));
   const priority = attrs.u32(RTA.PRIORITY);
   if (priority !== undefined) route.priority = priority;
   const mtu = attrs.nested(RTA.METRICS)?.u32(RTAX_MTU);
@@ -138,7 +141,7 @@ export function parseRoute(msg: NetlinkMessage): Route {
 }
 
 /** Routes of one family in the socket's netns; all tables unless `table` is given. */
-export function listRoutes(sock: NetlinkSocket, filter: { family: IpFamily; table?: number }): Route[] {
+export function listRoutes(sock: NetlinkSocket, filter: { family: Family; table?: number }): Route[] {
   const header = encodeRtMsg({ family: addressFamily(filter.family) });
   return sock
     .dump({ type: RTM.GETROUTE, payload: buildPayload(header) }, `list IPv${filter.family} routes`)

@@ -3,14 +3,16 @@ import { CniError, ErrorCode } from "../cni/errors";
 import { decodeAttrs, nla, type Attr } from "../netlink/attr";
 import { FR_ACT, FRA, NLM_F, RT_TABLE, RTM } from "../netlink/constants";
 import { isNetlinkErrno } from "../netlink/error";
-import { addressFamily, formatIp, ipFamilyOf, parseCidr, parseIp, type Cidr, type IpFamily } from "../netlink/ipaddr";
+import { familyBits, formatIP, type Family, type IPAddr } from "../ip/address";
+import { addressFamily, bytesToIp, familyOf, ipToBytes } from "../netlink/ipaddr";
 import { buildPayload, type NetlinkMessage } from "../netlink/message";
 import type { NetlinkSocket } from "../netlink/socket";
 import { decodeFibRuleHdr, encodeFibRuleHdr, FIB_RULE_HDR_LEN } from "../netlink/structs";
 import { Errno } from "../sys/errno";
+import { ipOf, prefixOf } from "./ip-text";
 
 export interface RuleSpec {
-  family: IpFamily;
+  family: Family;
   priority: number;
   table: number;
   /** CIDR, or a bare address meaning a host prefix. */
@@ -23,7 +25,7 @@ export interface RuleSpec {
 }
 
 export interface Rule {
-  family: IpFamily;
+  family: Family;
   priority: number;
   table: number;
   action: number;
@@ -33,9 +35,9 @@ export interface Rule {
   oif?: string;
 }
 
-function selector(family: IpFamily, text: string): Cidr {
-  const cidr = text.includes("/") ? parseCidr(text) : { ...parseIp(text), prefix: family === 4 ? 32 : 128 };
-  if (cidr.family !== family) throw new CniError(ErrorCode.InvalidConfig, `rule selector ${text} is not IPv${family}`);
+function selector(family: Family, text: string): { ip: IPAddr; prefix: number } {
+  const cidr = text.includes("/") ? prefixOf(text) : { ip: ipOf(text), prefix: familyBits(family) };
+  if (cidr.ip.family !== family) throw new CniError(ErrorCode.InvalidConfig, `rule selector ${text} is not IPv${family}`);
   return cidr;
 }
 
@@ -43,8 +45,8 @@ function encodeRule(spec: RuleSpec): Uint8Array {
   const src = spec.src ? selector(spec.family, spec.src) : undefined;
   const dst = spec.dst ? selector(spec.family, spec.dst) : undefined;
   const attrs: Attr[] = [nla.u32(FRA.PRIORITY, spec.priority), nla.u32(FRA.TABLE, spec.table)];
-  if (src) attrs.push(nla.bytes(FRA.SRC, src.bytes));
-  if (dst) attrs.push(nla.bytes(FRA.DST, dst.bytes));
+  if (src) attrs.push(nla.bytes(FRA.SRC, ipToBytes(src.ip)));
+  if (dst) attrs.push(nla.bytes(FRA.DST, ipToBytes(dst.ip)));
   if (spec.iif) attrs.push(nla.str(FRA.IIFNAME, spec.iif));
   if (spec.oif) attrs.push(nla.str(FRA.OIFNAME, spec.oif));
   const header = encodeFibRuleHdr({
@@ -87,15 +89,15 @@ export function parseRule(msg: NetlinkMessage): Rule {
   const header = decodeFibRuleHdr(msg.payload);
   const attrs = decodeAttrs(msg.payload.subarray(FIB_RULE_HDR_LEN));
   const rule: Rule = {
-    family: ipFamilyOf(header.family),
+    family: familyOf(header.family),
     priority: attrs.u32(FRA.PRIORITY) ?? 0,
     table: attrs.u32(FRA.TABLE) ?? header.table,
     action: header.action,
   };
   const src = attrs.bytes(FRA.SRC);
-  if (src) rule.src = `${formatIp(src)}/${header.srcLen}`;
+  if (src) rule.src = `${formatIP(bytesToIp(src))}/${header.srcLen}`;
   const dst = attrs.bytes(FRA.DST);
-  if (dst) rule.dst = `${formatIp(dst)}/${header.dstLen}`;
+  if (dst) rule.dst = `${formatIP(bytesToIp(dst))}/${header.dstLen}`;
   const iif = attrs.str(FRA.IIFNAME);
   if (iif) rule.iif = iif;
   const oif = attrs.str(FRA.OIFNAME);
@@ -103,7 +105,7 @@ export function parseRule(msg: NetlinkMessage): Rule {
   return rule;
 }
 
-export function listRules(sock: NetlinkSocket, family: IpFamily): Rule[] {
+export function listRules(sock: NetlinkSocket, family: Family): Rule[] {
   const header = encodeFibRuleHdr({ family: addressFamily(family) });
   return sock
     .dump({ type: RTM.GETRULE, payload: buildPayload(header) }, `list IPv${family} rules`)

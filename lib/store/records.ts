@@ -2,7 +2,7 @@
 // missing one: damage is reported (code 5, file named), never reset, because a
 // reset would hand addresses out twice.
 import { CniError, ErrorCode } from "../cni/errors";
-import { formatIP, parseIP } from "../ip/address";
+import { formatIP, parseIP, type Family } from "../ip/address";
 import { isDigits, isDnsSubdomainName, isLowerHex } from "../text";
 
 export interface PodRef {
@@ -31,7 +31,7 @@ export interface AttachmentRecord {
 export interface RecordedIP {
   pool: string;
   address: string;
-  family: 4 | 6;
+  family: Family;
   ordinal?: string;
   fingerprint?: string;
 }

@@ -13,7 +13,7 @@
 // records that hold none of the addresses they list (a killed ADD or DEL).
 // Damaged and replaced files are moved to dataDir/damaged/<time>/, not deleted.
 import { isValidContainerId } from "../cni/env";
-import { formatIP, parseIP, type IPAddr } from "../ip/address";
+import { formatIP, parseIP, type Family, type IPAddr } from "../ip/address";
 import { rangeListContains, type IPRange } from "../ip/range";
 import { safeName, type StoreLayout } from "./layout";
 import { HELD_PREFIX, keyOf, relativeTo, type RecordKey, type StoreScan } from "./problems";
@@ -22,7 +22,7 @@ import type { AttachmentRecord, ClaimRecord, RecordedIP } from "./records";
 /** What repair needs to know of a pool: which addresses are its own. */
 export interface PoolRanges {
   name: string;
-  family: 4 | 6;
+  family: Family;
   usable: IPRange[];
 }
 
