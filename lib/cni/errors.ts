@@ -1,6 +1,11 @@
 // CNI error codes (spec section "Error") and this project's own codes (100+).
 // Every failure a plugin reports is a CniError; the dispatcher turns it into the
-// one JSON object the runtime reads on stdout.
+// one JSON object the runtime reads on stdout. The layers below lib/cni (sys,
+// netlink, net) throw their own errors; toCniError gives them their codes.
+import { NetInputError } from "../net/errors";
+import { NetlinkError } from "../netlink/error";
+import { errnoMessage } from "../sys/errno";
+import { LockTimeoutError, StrandedError } from "../sys/errors";
 
 export const ErrorCode = {
   IncompatibleVersion: 1,
@@ -50,12 +55,25 @@ export const unsupportedField = (key: string, value: unknown, why = "") =>
   );
 export const ioFailure = (msg: string, details = "") => new CniError(ErrorCode.IoFailure, msg, details);
 
-/** Wraps anything thrown into a CniError without leaking a stack trace into msg. */
+/**
+ * The CNI error for anything a call threw, at the plugin boundary: lower
+ * layers' errors get their code, a failed system call (SysError, or Node's
+ * errno errors in the CLI) is an I/O failure naming its errno, anything else
+ * an internal error, without leaking a stack trace into msg.
+ */
 export function toCniError(err: unknown): CniError {
   if (err instanceof CniError) return err;
+  if (err instanceof NetlinkError) {
+    const details = err.kernelMessage ? `${err.errnoName}: ${errnoMessage(err.errno)}` : err.errnoName;
+    return new CniError(ErrorCode.NetlinkFailure, err.message, details);
+  }
+  if (err instanceof NetInputError) return new CniError(ErrorCode.InvalidConfig, err.message);
+  if (err instanceof LockTimeoutError) return new CniError(ErrorCode.TryAgainLater, err.message, "another plugin invocation holds it; retry later");
+  if (err instanceof StrandedError) return new CniError(ErrorCode.Internal, err.message, String((err.cause as Error)?.message ?? err.cause));
   if (err instanceof Error) {
+    // SysError's and Node's errno name ("ENOENT"; "ENOTREG" for NotRegularFileError).
     const errno = (err as NodeJS.ErrnoException).code;
-    if (errno && /^E[A-Z]+$/.test(errno)) return new CniError(ErrorCode.IoFailure, err.message, errno);
+    if (errno && /^E[A-Z0-9]+$/.test(errno)) return new CniError(ErrorCode.IoFailure, err.message, errno);
     return new CniError(ErrorCode.Internal, `internal error: ${err.message}`);
   }
   return new CniError(ErrorCode.Internal, `internal error: ${String(err)}`);

@@ -5,7 +5,7 @@
 // "to <pod address>" rule, so replies come back the same way.
 import { fnv1a64 } from "../hash";
 import { CniError, ErrorCode } from "../cni/errors";
-import type { PodNetns } from "../ipvlan/pod-netns";
+import type { PodNetns } from "../net/pod-netns";
 import { addAddress, listAddresses } from "../net/address";
 import { createVeth } from "../net/link-create";
 import { deleteLink, getLinkByName, setLinkUp, type Link } from "../net/link";

@@ -4,7 +4,7 @@
 // crash still knows what to remove; DEL removes exactly what is listed.
 import { listDir, makeDirs, readText, removeDir, unlinkQuietly } from "../sys/fs";
 import { joinPath as join } from "../sys/path";
-import { writeFileAtomic } from "../store/atomic";
+import { writeFileAtomic } from "../sys/atomic";
 import { safeName } from "../store/layout";
 import type { SideChannelRoute, SideChannelRule } from "./plan";
 

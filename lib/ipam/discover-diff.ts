@@ -3,8 +3,8 @@
 // validated pools and the store's claims in, changes and conflicts out.
 import { type IPAddr, cidrEquals, formatCidr, formatIP, parseIP } from "../ip/address";
 import { type IPRange, formatIPRange, rangeListContains, rangeSize, subtractRanges } from "../ip/range";
-import type { PodRef } from "../store/records";
 import type { Pool } from "./pool";
+import type { PodRef } from "./request";
 
 export interface PoolChange {
   name: string;

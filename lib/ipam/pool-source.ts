@@ -11,8 +11,8 @@
 import { O_NONBLOCK, O_RDONLY, closeFile, fstatFile, listDir, makeDirs, openFile, readAll, readText, statPath, type FileStat } from "../sys/fs";
 import { dirName as dirname, joinPath as join } from "../sys/path";
 import { CniError, ErrorCode } from "../cni/errors";
-import { writeFileAtomic } from "../store/atomic";
-import { checkPrivateDir } from "../store/store";
+import { writeFileAtomic } from "../sys/atomic";
+import { checkPrivateDir } from "./private-dir";
 import { PROJECT_VERSION } from "../version";
 import { parseYamlAll } from "../yaml";
 import type { Pool } from "./pool";

@@ -3,8 +3,14 @@
 // ipam.spidernet.io/ippools and ippool annotations) and requested addresses.
 import { invalidConfig } from "../cni/errors";
 import type { CniRequest } from "../cni/skel";
-import type { PodRef } from "../store/records";
 import type { PoolRequestEntry } from "./select";
+
+/** The pod an attachment is for, from CNI_ARGS (K8S_POD_NAMESPACE, K8S_POD_NAME, K8S_POD_UID). */
+export interface PodRef {
+  namespace?: string;
+  name?: string;
+  uid?: string;
+}
 
 export interface IpamRequest {
   pod: PodRef;

@@ -1,28 +1,8 @@
-// How much of each pool is in use on this node, from the store's file names
-// alone (no file reads, no lock): cheap enough for `pools`, `metrics` and a
-// metrics refresh after every ADD/DEL, with tens of thousands of allocations.
-import { listDirIfExists } from "../sys/fs";
-import { joinPath as join } from "../sys/path";
+// How much of each pool is in use, from the claimed addresses (lib/store's
+// usage.ts lists them): pure, for `pools`, `metrics` and the metrics refresh.
 import { cidrContains, parseIP, type Family, type IPAddr } from "../ip/address";
 import { rangeListContains } from "../ip/range";
-import { storeLayout } from "../store/layout";
 import type { Pool } from "./pool";
-
-/** Visible entries of a store directory; a store never written holds none. */
-function listNames(dir: string): string[] {
-  return (listDirIfExists(dir) ?? []).filter((n) => !n.startsWith("."));
-}
-
-/** The claimed addresses (one claim file per address in use). */
-export const claimedAddresses = (dataDir: string): string[] => listNames(storeLayout(dataDir).claims);
-
-/** Recorded attachments: one file per (container ID, interface). */
-export function countAttachments(dataDir: string): number {
-  const base = storeLayout(dataDir).attachments;
-  let n = 0;
-  for (const id of listNames(base)) n += listNames(join(base, id)).length;
-  return n;
-}
 
 /** The pools a node sees: those without nodeName, and those naming it. */
 export const poolsOnNode = (pools: Pool[], node: string): Pool[] =>

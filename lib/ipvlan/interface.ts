@@ -16,7 +16,7 @@ import { isNetlinkErrno } from "../netlink/error";
 import type { NetlinkSocket } from "../netlink/socket";
 import { Errno } from "../sys/errno";
 import type { DadSettings, IpvlanMode } from "./config";
-import type { PodNetns } from "./pod-netns";
+import type { PodNetns } from "../net/pod-netns";
 
 export interface CreateOptions {
   /** Socket of the namespace the master lives in. */

@@ -1,53 +1,26 @@
-// A pod's network namespace opened for work: the fd (for IFLA_NET_NS_FD and
-// setns) and a netlink socket living inside it.
+// The pod's namespace as ipvlan-attach opens it: one that does not exist is
+// the CNI's unknown container (code 3) for ADD and CHECK, and nothing to undo
+// for DEL.
 import { CniError, ErrorCode } from "../cni/errors";
-import { NetlinkSocket } from "../netlink/socket";
-import { closeNetns, isNetnsGone, openNetns, withNetns } from "../sys/netns";
-
-export interface PodNetns {
-  path: string;
-  fd: number;
-  sock: NetlinkSocket;
-  /** Runs synchronous work (sysctl writes) inside the namespace. */
-  run<T>(fn: () => T): T;
-  close(): void;
-}
+import { openPodNetns as openNamespace, type PodNetns } from "../net/pod-netns";
+import { isNetnsGone } from "../sys/netns";
 
 export function openPodNetns(path: string): PodNetns {
-  let fd: number;
   try {
-    fd = openNetns(path);
+    return openNamespace(path);
   } catch (e) {
     if (isNetnsGone(e)) throw new CniError(ErrorCode.UnknownContainer, `network namespace ${path} does not exist`);
     throw e;
   }
-  let sock: NetlinkSocket;
-  try {
-    // A socket is bound to the netns of the thread that creates it.
-    sock = withNetns(fd, () => new NetlinkSocket());
-  } catch (e) {
-    closeNetns(fd);
-    throw e;
-  }
-  return {
-    path,
-    fd,
-    sock,
-    run: (fn) => withNetns(fd, fn),
-    close() {
-      sock.close();
-      closeNetns(fd);
-    },
-  };
 }
 
 /** Opens the namespace, or returns undefined when it no longer exists (DEL). */
 export function openPodNetnsIfPresent(path: string): PodNetns | undefined {
   if (!path) return undefined;
   try {
-    return openPodNetns(path);
+    return openNamespace(path);
   } catch (e) {
-    if (e instanceof CniError && e.code === ErrorCode.UnknownContainer) return undefined;
+    if (isNetnsGone(e)) return undefined;
     throw e;
   }
 }

@@ -2,8 +2,9 @@
 // node_exporter's textfile collector looks.
 import { chmodSync, renameSync, unlinkSync, writeFileSync } from "node:fs";
 import type { Pool } from "../ipam/pool";
-import { claimedAddresses, countAllocations, countAttachments, poolsOnNode } from "../ipam/usage";
-import { tempPathFor } from "../store/atomic";
+import { countAllocations, poolsOnNode } from "../ipam/usage";
+import { claimedAddresses, countAttachments } from "../store/usage";
+import { tempPathFor } from "../sys/atomic";
 import { formatExposition } from "./exposition";
 import { ippoolFamilies } from "./ippool";
 

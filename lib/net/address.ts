@@ -1,5 +1,4 @@
 // Interface addresses (RTM_NEWADDR / DELADDR / GETADDR).
-import { CniError, ErrorCode } from "../cni/errors";
 import { decodeAttrs, nla, type Attr } from "../netlink/attr";
 import { IFA, IFA_F, NLM_F, RT_SCOPE, RTM } from "../netlink/constants";
 import { isNetlinkErrno } from "../netlink/error";
@@ -10,6 +9,7 @@ import type { NetlinkSocket } from "../netlink/socket";
 import { decodeIfAddrMsg, encodeIfAddrMsg, IFADDRMSG_LEN } from "../netlink/structs";
 import { Errno } from "../sys/errno";
 import { ipOf } from "./ip-text";
+import { NetInputError } from "./errors";
 
 export interface AddressSpec {
   /** Link index in the socket's netns. */
@@ -40,11 +40,11 @@ export interface Address {
 function addressAttrs(spec: AddressSpec): { family: Family; attrs: Attr[]; flags: number } {
   const ip = ipOf(spec.ip);
   if (spec.family !== undefined && spec.family !== ip.family) {
-    throw new CniError(ErrorCode.InvalidConfig, `address ${spec.ip} is not IPv${spec.family}`);
+    throw new NetInputError(`address ${spec.ip} is not IPv${spec.family}`);
   }
   const maxPrefix = ip.family === 4 ? 32 : 128;
   if (!Number.isInteger(spec.prefix) || spec.prefix < 0 || spec.prefix > maxPrefix) {
-    throw new CniError(ErrorCode.InvalidConfig, `invalid prefix length ${spec.prefix} for ${spec.ip}`);
+    throw new NetInputError(`invalid prefix length ${spec.prefix} for ${spec.ip}`);
   }
   const bytes = ipToBytes(ip);
   const attrs: Attr[] = [];

@@ -1,8 +1,8 @@
 // Addresses handed to lib/net as text, parsed by lib/ip.
-import { CniError, ErrorCode } from "../cni/errors";
 import { parseCidr, parseIP, type IPAddr } from "../ip/address";
+import { NetInputError } from "./errors";
 
-const invalid = (what: string, text: string) => new CniError(ErrorCode.InvalidConfig, `invalid ${what} "${text}"`);
+const invalid = (what: string, text: string) => new NetInputError(`invalid ${what} "${text}"`);
 
 export function ipOf(text: string): IPAddr {
   const ip = parseIP(text);

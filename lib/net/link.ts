@@ -1,6 +1,5 @@
 // Reading and changing existing links (RTM_GETLINK / SETLINK / DELLINK).
 // Creation of new links lives in link-create.ts.
-import { CniError, ErrorCode } from "../cni/errors";
 import { decodeAttrs, nla, type Attr, type AttrTable } from "../netlink/attr";
 import { IFF, IFLA, IFLA_INFO, IFLA_IPVLAN, IFLA_MACVLAN, IFLA_VLAN, MACVLAN_MODE, OPERSTATES, RTM } from "../netlink/constants";
 import { isNetlinkErrno } from "../netlink/error";
@@ -10,6 +9,7 @@ import { decodeIfInfoMsg, encodeIfInfoMsg, IFINFOMSG_LEN } from "../netlink/stru
 import { Errno } from "../sys/errno";
 import { hasSlashColonNulOrSpace } from "../text";
 import { utf8Length } from "../utf8";
+import { NetInputError } from "./errors";
 
 export type IpvlanMode = "l2" | "l3" | "l3s";
 export const IPVLAN_MODES: readonly IpvlanMode[] = ["l2", "l3", "l3s"];
@@ -55,7 +55,7 @@ export function assertValidLinkName(name: string): void {
           : hasSlashColonNulOrSpace(name)
             ? "contains '/', ':', NUL or whitespace"
             : "";
-  if (why) throw new CniError(ErrorCode.InvalidConfig, `invalid interface name "${name}": ${why}`);
+  if (why) throw new NetInputError(`invalid interface name "${name}": ${why}`);
 }
 
 function formatMac(bytes: Uint8Array): string {

@@ -1,6 +1,5 @@
 // Routes (RTM_NEWROUTE / DELROUTE / GETROUTE). A route via a gateway needs its
 // link up first (ENETUNREACH for IPv4, EHOSTUNREACH for IPv6 otherwise).
-import { CniError, ErrorCode } from "../cni/errors";
 import { decodeAttrs, nla, type Attr } from "../netlink/attr";
 import { NLM_F, RT_SCOPE, RT_TABLE, RTA, RTAX_MTU, RTM, RTN, RTPROT } from "../netlink/constants";
 import { isNetlinkErrno } from "../netlink/error";
@@ -11,6 +10,7 @@ import type { NetlinkSocket } from "../netlink/socket";
 import { decodeRtMsg, encodeRtMsg, RTMSG_LEN } from "../netlink/structs";
 import { Errno } from "../sys/errno";
 import { ipOf, prefixOf } from "./ip-text";
+import { NetInputError } from "./errors";
 
 export type RouteScope = "universe" | "site" | "link" | "host";
 const SCOPES: Record<RouteScope, number> = {
@@ -56,13 +56,13 @@ export interface Route {
 function resolveDst(spec: RouteSpec): { ip: IPAddr; prefix: number } {
   if (spec.dst !== "default") return prefixOf(spec.dst);
   const family = spec.family ?? (spec.gw ? ipOf(spec.gw).family : spec.src ? ipOf(spec.src).family : undefined);
-  if (!family) throw new CniError(ErrorCode.InvalidConfig, `route "default" needs a gateway, source or family`);
+  if (!family) throw new NetInputError(`route "default" needs a gateway, source or family`);
   return { ip: { family, value: 0n }, prefix: 0 };
 }
 
 function sameFamily(family: Family, text: string, what: string): Uint8Array {
   const ip = ipOf(text);
-  if (ip.family !== family) throw new CniError(ErrorCode.InvalidConfig, `route ${what} ${text} is not IPv${family}`);
+  if (ip.family !== family) throw new NetInputError(`route ${what} ${text} is not IPv${family}`);
   return ipToBytes(ip);
 }
 

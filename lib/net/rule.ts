@@ -1,5 +1,4 @@
 // Policy routing rules (RTM_NEWRULE / DELRULE / GETRULE): "from <src> lookup <table>".
-import { CniError, ErrorCode } from "../cni/errors";
 import { decodeAttrs, nla, type Attr } from "../netlink/attr";
 import { FR_ACT, FRA, NLM_F, RT_TABLE, RTM } from "../netlink/constants";
 import { isNetlinkErrno } from "../netlink/error";
@@ -10,6 +9,7 @@ import type { NetlinkSocket } from "../netlink/socket";
 import { decodeFibRuleHdr, encodeFibRuleHdr, FIB_RULE_HDR_LEN } from "../netlink/structs";
 import { Errno } from "../sys/errno";
 import { ipOf, prefixOf } from "./ip-text";
+import { NetInputError } from "./errors";
 
 export interface RuleSpec {
   family: Family;
@@ -37,7 +37,7 @@ export interface Rule {
 
 function selector(family: Family, text: string): { ip: IPAddr; prefix: number } {
   const cidr = text.includes("/") ? prefixOf(text) : { ip: ipOf(text), prefix: familyBits(family) };
-  if (cidr.ip.family !== family) throw new CniError(ErrorCode.InvalidConfig, `rule selector ${text} is not IPv${family}`);
+  if (cidr.ip.family !== family) throw new NetInputError(`rule selector ${text} is not IPv${family}`);
   return cidr;
 }
 

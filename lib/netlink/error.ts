@@ -1,9 +1,8 @@
 // A kernel refusal of a netlink request, with the operation that failed and the
 // kernel's own explanation (extended ack) when it gave one.
-import { CniError, ErrorCode } from "../cni/errors";
 import { errnoMessage, errnoName } from "../sys/errno";
 
-export class NetlinkError extends CniError {
+export class NetlinkError extends Error {
   /** Positive errno from the kernel (e.g. 95 for EOPNOTSUPP). */
   readonly errno: number;
   /** "EOPNOTSUPP" */
@@ -15,11 +14,7 @@ export class NetlinkError extends CniError {
 
   constructor(op: string, errno: number, kernelMessage?: string) {
     const name = errnoName(errno);
-    super(
-      ErrorCode.NetlinkFailure,
-      `${op}: ${kernelMessage ?? errnoMessage(errno)} (${name})`,
-      kernelMessage ? `${name}: ${errnoMessage(errno)}` : name,
-    );
+    super(`${op}: ${kernelMessage ?? errnoMessage(errno)} (${name})`);
     this.name = "NetlinkError";
     this.errno = errno;
     this.errnoName = name;

@@ -3,13 +3,8 @@
 // reset would hand addresses out twice.
 import { CniError, ErrorCode } from "../cni/errors";
 import { formatIP, parseIP, type Family } from "../ip/address";
+import type { PodRef } from "../ipam/request";
 import { isDigits, isDnsSubdomainName, isLowerHex } from "../text";
-
-export interface PodRef {
-  namespace?: string;
-  name?: string;
-  uid?: string;
-}
 
 /** One attachment: a container's interface and the addresses it holds. */
 export interface AttachmentRecord {

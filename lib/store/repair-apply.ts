@@ -2,7 +2,7 @@
 // under the store lock; records and claims are written through StoreTx.
 import { chmodPath, copyFile, isMissing, makeDirs, removeDir, renamePath } from "../sys/fs";
 import { dirName, joinPath as join } from "../sys/path";
-import { removeIfAbandoned } from "./atomic";
+import { removeIfAbandoned } from "../sys/atomic";
 import type { StoreLayout } from "./layout";
 import { relativeTo } from "./problems";
 import type { RepairAction } from "./repair";

@@ -4,7 +4,7 @@ import { isValidContainerId } from "../cni/env";
 import { CniError } from "../cni/errors";
 import { fileKind, isMissing, listDirIfExists, lstatPath, O_NOFOLLOW, readTextIfExists, type FileStat } from "../sys/fs";
 import { joinPath as join } from "../sys/path";
-import { isAbandoned } from "./atomic";
+import { isAbandoned } from "../sys/atomic";
 import { TEMP_PREFIX, type StoreLayout } from "./layout";
 import { keyOf, type StoreScan } from "./problems";
 import { canonicalAddress, parseClaim, StoreDamage } from "./records";

@@ -12,7 +12,7 @@
 // without a durable record naming it, so nothing is lost or given twice.
 // Temp files of a killed writer are removed by DEL (its container's directory)
 // and GC (everywhere); listings never read them. A live writer keeps a lock
-// on each of its temp files (atomic.ts), so an ADD's claims pre-staged before
+// on each of its temp files (lib/sys/atomic.ts), so an ADD's claims pre-staged before
 // the store lock are never taken for a dead writer's.
 //
 // Every store file is opened non-blocking and must be a regular file (a FIFO
@@ -26,7 +26,8 @@ import {
 import { joinPath as join } from "../sys/path";
 import { untrustedComponent } from "../sys/trusted-path";
 import { CniError, ErrorCode } from "../cni/errors";
-import { discardStaged, fsyncDir, publishFile, removeIfAbandoned, stageFiles, writeFileAtomic, type StagedFile } from "./atomic";
+import { checkPrivateDir } from "../ipam/private-dir";
+import { discardStaged, fsyncDir, publishFile, removeIfAbandoned, stageFiles, writeFileAtomic, type StagedFile } from "../sys/atomic";
 import { safeName, storeLayout, TEMP_PREFIX, type StoreLayout } from "./layout";
 import { damaged, encodeAttachment, encodeClaim, parseAttachment, parseClaim, type AttachmentRecord, type ClaimRecord } from "./records";
 import { isDigits } from "../text";
@@ -74,29 +75,6 @@ export function checkTrustedPath(dir: string, what: string): void {
       ErrorCode.InvalidConfig,
       `${what} ${dir} is not safe to use: ${problem.path} on its path is ${problem.why}, so another user could move it elsewhere; ` +
         "use a path whose every directory belongs to root (or this user) and is not writable by others",
-    );
-  }
-}
-
-/** A directory the store trusts: ours, not writable by group or others. */
-export function checkPrivateDir(dir: string, what: string): void {
-  let st;
-  try {
-    st = lstatPath(dir);
-  } catch (e) {
-    throw storeIo(e, `inspect ${what} ${dir}`);
-  }
-  if (st.isSymbolicLink()) {
-    throw new CniError(ErrorCode.InvalidConfig, `${what} ${dir} is a symbolic link; refusing to use it (name the real directory)`);
-  }
-  if (!st.isDirectory()) throw new CniError(ErrorCode.InvalidConfig, `${what} ${dir} is not a directory`);
-  if (typeof process.getuid === "function" && st.uid !== process.getuid()) {
-    throw new CniError(ErrorCode.InvalidConfig, `${what} ${dir} is owned by uid ${st.uid}, not by this user; refusing to use it`);
-  }
-  if (st.mode & 0o022) {
-    throw new CniError(
-      ErrorCode.InvalidConfig,
-      `${what} ${dir} is writable by group or others (mode ${(st.mode & 0o777).toString(8)}); refusing to use it (chmod go-w)`,
     );
   }
 }

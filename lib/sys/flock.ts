@@ -1,8 +1,8 @@
 // Exclusive advisory file locks with flock(2). The kernel drops the lock the
 // moment the holder's fd is closed, including when the holder is killed, so a
 // crashed plugin never leaves a stale lock behind (unlike mkdir-style locks).
-import { CniError, ErrorCode } from "../cni/errors";
 import { Errno } from "./errno";
+import { LockTimeoutError } from "./errors";
 import {
   IN_CLOEXEC,
   IN_CLOSE_NOWRITE,
@@ -32,7 +32,7 @@ export interface FileLock {
 
 /**
  * Takes an exclusive lock on `path` (created 0600 if missing). Throws
- * CniError code 11 (try again later) after timeoutMs.
+ * LockTimeoutError after timeoutMs.
  * Synchronous: it blocks the thread while waiting, which a one-shot CNI
  * process can afford and which keeps it usable inside withNetns.
  */
@@ -95,7 +95,7 @@ function waitForLock(fd: number, path: string, timeoutMs: number): CloseWatch | 
         return watch;
       }
       const left = deadline - performance.now();
-      if (left <= 0) throw lockTimeout(path, timeoutMs);
+      if (left <= 0) throw new LockTimeoutError(path, timeoutMs);
       if (watch) watch.wait(Math.min(WATCHED_RETRY_MS, left));
       else sleep(Math.min(backoff, left));
     }
@@ -158,6 +158,3 @@ function watchCloses(fd: number): CloseWatch | undefined {
 }
 
 const sleep = (ms: number) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
-
-const lockTimeout = (path: string, timeoutMs: number) =>
-  new CniError(ErrorCode.TryAgainLater, `timed out after ${timeoutMs} ms waiting for the lock ${path}`, "another plugin invocation holds it; retry later");

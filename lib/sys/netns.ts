@@ -5,13 +5,12 @@
 // so inside withNetns only SYNCHRONOUS work is allowed: netlink sockets created
 // there, readFileSync/writeFileSync on /proc/sys. (/sys/class/net does not
 // follow setns at all: it shows the netns that mounted sysfs.)
-import { CniError, ErrorCode } from "../cni/errors";
 import { CLONE_NEWNET, O_RDONLY, SysError, sysClose, sysOpen, sysSetns } from "./libc";
 import { Errno } from "./errno";
+import { StrandedError } from "./errors";
 
-// Set when a setns back home failed: the thread is in the wrong netns and
-// nothing that depends on "where am I" may run again in this process.
-let stranded: Error | undefined;
+// Set when a setns back home failed (see StrandedError).
+let stranded: StrandedError | undefined;
 
 const pathsByFd = new Map<number, string>();
 
@@ -86,11 +85,7 @@ function returnHome(home: number): void {
   try {
     sysSetns(home, CLONE_NEWNET);
   } catch (err) {
-    stranded = new CniError(
-      ErrorCode.Internal,
-      "could not return to the original network namespace; refusing to continue",
-      err instanceof Error ? err.message : String(err),
-    );
+    stranded = new StrandedError(err);
     throw stranded;
   }
 }

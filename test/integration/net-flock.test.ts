@@ -54,7 +54,7 @@ it("a second taker fails with code 11 naming the lock file once its timeout pass
   await holdLock(path);
   const out = probe("lock-try", path, "300");
   expect(out.ok).toBe(false);
-  expect(out.error).toMatchObject({ name: "CniError", code: 11 });
+  expect(out.error).toMatchObject({ name: "LockTimeoutError", cniCode: 11 });
   expect(out.error.message).toContain(path);
   expect(out.elapsedMs).toBeGreaterThanOrEqual(300); // it did not give up early
 });
@@ -68,7 +68,7 @@ it("a taker that blocked SIGALRM still gives up with code 11 (the mask survives 
   const end = await endsWithin(waiter, 20_000);
   const out = JSON.parse(end.stdout);
   expect(out.ok).toBe(false);
-  expect(out.error).toMatchObject({ name: "CniError", code: 11 });
+  expect(out.error).toMatchObject({ name: "LockTimeoutError", cniCode: 11 });
 });
 
 it("a SIGKILLed holder leaves the lock free", async () => {

@@ -74,7 +74,7 @@ describe.each(["macvlan", "ipvlan"])("ADD sequence with %s", (kind) => {
     expect(ip("netns", "exec", ns, "cat", "/proc/sys/net/ipv6/conf/eth0/ndisc_notify").trim()).toBe("1");
 
     // Before link up a gateway route fails with the kernel's explanation.
-    expect(out.routeBeforeUp.error).toMatchObject({ code: 108, errnoName: "ENETUNREACH", kernelMessage: "Nexthop has invalid gateway" });
+    expect(out.routeBeforeUp.error).toMatchObject({ cniCode: 108, errnoName: "ENETUNREACH", kernelMessage: "Nexthop has invalid gateway" });
     // A second ADD for the same interface fails at the rename, and leaves nothing behind.
     expect(out.secondCreate.error).toMatchObject({ errnoName: "EEXIST" });
     expect(ipJson("-n", ns, "link")).toHaveLength(2);
@@ -97,7 +97,7 @@ describe("kernel refusals", () => {
     }
     expect(out.ipvlan.error).toMatchObject({
       name: "NetlinkError",
-      code: 108,
+      cniCode: 108,
       errno: 95,
       errnoName: "EOPNOTSUPP",
       kernelMessage: "Unknown device type",
@@ -107,7 +107,7 @@ describe("kernel refusals", () => {
   });
 
   it("names ENODEV for a missing parent and returns undefined for a missing link", () => {
-    expect(out.missingParent.error).toMatchObject({ errnoName: "ENODEV", code: 108 });
+    expect(out.missingParent.error).toMatchObject({ errnoName: "ENODEV", cniCode: 108 });
     expect(out.missingLink).toBeNull();
   });
 

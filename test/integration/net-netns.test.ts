@@ -41,8 +41,8 @@ it("synchronous sysctl writes inside land in the target, not the host", () => {
   expect(out.hostForward).toBe(hostForwardBefore);
   expect(out.hostForwardAfter).toBe(hostForwardBefore);
   expect(readFileSync("/proc/sys/net/ipv4/ip_forward", "utf8").trim()).toBe(hostForwardBefore);
-  expect(out.badSysctl.error).toMatchObject({ code: 5, details: "ENOENT" });
-  expect(out.badSysctlPath.error).toMatchObject({ code: 7 });
+  expect(out.badSysctl.error).toMatchObject({ name: "SysError", cniCode: 5, cniDetails: "ENOENT" });
+  expect(out.badSysctlPath.error).toMatchObject({ name: "NetInputError", cniCode: 7 });
 });
 
 it("names a vanished netns (ENOENT at open) and a file that is not a netns (EINVAL at setns)", () => {

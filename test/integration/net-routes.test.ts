@@ -26,7 +26,7 @@ it("adds policy rules the kernel lists like iproute2 would have made them", () =
   expect(out.listed.rules4.map((r: any) => r.priority)).toEqual(rules4.map((r: any) => r.priority).concat([1000]).sort((a: number, b: number) => a - b));
   expect(ipJson("-n", ns, "-6", "rule")).toContainEqual(expect.objectContaining({ priority: 1000, src: "fd00:77::5", table: "1000" }));
   expect(out.listed.rules6).toContainEqual({ family: 6, priority: 1000, table: 1000, action: 1, src: "fd00:77::5/128" });
-  expect(out.duplicateRule.error).toMatchObject({ errnoName: "EEXIST", code: 108 });
+  expect(out.duplicateRule.error).toMatchObject({ errnoName: "EEXIST", cniCode: 108 });
 });
 
 it("adds routes in the main table, table 1000 and a table id above 255", () => {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { decodeAttrs, encodeAttrs, nla } from "../../lib/netlink/attr";
 import { IFLA, NLM_F, NLMSG_DONE, NLMSG_ERROR, RTM } from "../../lib/netlink/constants";
+import { toCniError } from "../../lib/cni/errors";
 import { NetlinkError } from "../../lib/netlink/error";
 import { Exchange } from "../../lib/netlink/exchange";
 import { decodeError, decodeMessages, encodeMessage, type NetlinkMessage } from "../../lib/netlink/message";
@@ -123,7 +124,7 @@ describe("NLMSG_ERROR", () => {
     expect(decodeError(nodev!)).toEqual({ errno: 19, request: { type: RTM.GETLINK, flags: 5, seq: 1, pid: 0 } });
   });
 
-  it("becomes a NetlinkError (CNI code 108) naming the operation, errno and kernel text", () => {
+  it("becomes a NetlinkError naming the operation, errno and kernel text; the plugin reports it as code 108", () => {
     const exchange = new Exchange(1, "request", 'create ipvlan link "tmp123"');
     let caught: unknown;
     try {
@@ -133,12 +134,16 @@ describe("NLMSG_ERROR", () => {
     }
     expect(caught).toBeInstanceOf(NetlinkError);
     expect(caught).toMatchObject({
-      code: 108,
       errno: 95,
       errnoName: "EOPNOTSUPP",
       op: 'create ipvlan link "tmp123"',
       kernelMessage: "Unknown device type",
       message: 'create ipvlan link "tmp123": Unknown device type (EOPNOTSUPP)',
+    });
+    expect(toCniError(caught)).toMatchObject({
+      code: 108,
+      message: 'create ipvlan link "tmp123": Unknown device type (EOPNOTSUPP)',
+      details: "EOPNOTSUPP: operation not supported",
     });
   });
 });

@@ -1,14 +1,14 @@
-// Who holds the addresses a discovery would take out of every pool, as the
-// store of this node says: the local store's claim files (lib/store's
-// layout and claim format), or the etcd store's claim keys. Reads only; no
-// lock (see the CLI for what that leaves open).
+// Who holds the addresses a pool discovery would take out of every pool, as
+// the local store's claim files say (the etcd store answers with its claim
+// keys: EtcdStore.claimsIn). Reads only; no lock (see the CLI for what that
+// leaves open).
 import { joinPath as join } from "../sys/path";
 import { O_NOFOLLOW, readTextIfExists } from "../sys/fs";
 import { parseIP } from "../ip/address";
 import { rangeListContains } from "../ip/range";
-import { storeLayout } from "../store/layout";
-import { parseClaim } from "../store/records";
-import { holderText, type HeldAddress, type Removal } from "./discover-diff";
+import { holderText, type HeldAddress, type Removal } from "../ipam/discover-diff";
+import { storeLayout } from "./layout";
+import { parseClaim } from "./records";
 import { claimedAddresses } from "./usage";
 
 /** Claims under dataDir inside the removals, each with its holder (a damaged claim still holds its address). */

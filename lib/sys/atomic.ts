@@ -11,8 +11,8 @@
 import {
   O_CREAT, O_DIRECTORY, O_EXCL, O_NOFOLLOW, O_NONBLOCK, O_RDONLY, O_WRONLY, closeFile, fsyncFile, isMissing, openFile, renamePath,
   tryLockFile, unlinkQuietly, writeAll,
-} from "../sys/fs";
-import { baseName, dirName, joinPath } from "../sys/path";
+} from "./fs";
+import { baseName, dirName, joinPath } from "./path";
 
 let counter = 0;
 
