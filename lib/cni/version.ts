@@ -1,16 +1,13 @@
 // CNI spec versions this project speaks, and the rules that depend on them.
 import { CniError, ErrorCode } from "./errors";
-import { isDigits } from "../text";
 
 export const SUPPORTED_VERSIONS = ["0.3.0", "0.3.1", "0.4.0", "1.0.0", "1.1.0"] as const;
 export const LATEST_VERSION = "1.1.0";
 
 /** Parses "a.b.c" into a comparable tuple; undefined when malformed. */
 export function parseVersion(v: string): [number, number, number] | undefined {
-  // /^(\d+)\.(\d+)\.(\d+)$/ without a regular expression (see lib/text.ts for why)
-  const parts = v.split(".");
-  if (parts.length !== 3 || !isDigits(parts[0]!) || !isDigits(parts[1]!) || !isDigits(parts[2]!)) return undefined;
-  return [Number(parts[0]), Number(parts[1]), Number(parts[2])];
+  const m = /^(\d+)\.(\d+)\.(\d+)$/.exec(v);
+  return m ? [Number(m[1]), Number(m[2]), Number(m[3])] : undefined;
 }
 
 export function compareVersions(a: string, b: string): number {

@@ -1,6 +1,5 @@
 // IP addresses and CIDRs as (family, bigint). Strict parsing, canonical formatting.
 // Pure: no sockets, no Node APIs, so it runs unchanged on Node and Bun.
-import { isDigits } from "../text";
 
 export type Family = 4 | 6;
 
@@ -25,14 +24,9 @@ export function familyMax(f: Family): bigint {
   return (1n << BigInt(familyBits(f))) - 1n;
 }
 
-// The parsers check characters in plain loops, not with regular expressions:
-// a plugin process parses a few addresses and exits, and compiling a regular
-// expression on its first use cost more than the parse (see lib/text.ts).
-
 /** "0" or a decimal number without leading zeros, else -1. */
 function canonicalDecimal(text: string): number {
-  if (!isDigits(text) || (text.length > 1 && text.charCodeAt(0) === 48)) return -1;
-  return Number(text);
+  return /^(0|[1-9][0-9]*)$/.test(text) ? Number(text) : -1;
 }
 
 /** Dotted quad, each octet 0-255 in decimal without leading zeros. */
@@ -40,11 +34,9 @@ function parseV4(text: string): bigint | undefined {
   const octets = text.split(".");
   if (octets.length !== 4) return undefined;
   let value = 0;
-  for (let i = 0; i < 4; i++) {
-    const octet = octets[i]!;
+  for (const octet of octets) {
     // "010" is octal to inet_aton but decimal to others: refuse the ambiguity.
-    if (octet.length > 3) return undefined;
-    const n = canonicalDecimal(octet);
+    const n = octet.length > 3 ? -1 : canonicalDecimal(octet);
     if (n < 0 || n > 255) return undefined;
     value = value * 256 + n;
   }
@@ -63,12 +55,7 @@ function parseV6Groups(side: string, allowV4Tail: boolean): number[] | undefined
       if (v4 === undefined) return undefined;
       groups.push(Number(v4 >> 16n), Number(v4 & 0xffffn));
     } else {
-      // one to four hex digits
-      if (part.length === 0 || part.length > 4) return undefined;
-      for (let k = 0; k < part.length; k++) {
-        const c = part.charCodeAt(k);
-        if (!((c >= 48 && c <= 57) || (c >= 97 && c <= 102) || (c >= 65 && c <= 70))) return undefined;
-      }
+      if (!/^[0-9a-fA-F]{1,4}$/.test(part)) return undefined;
       groups.push(parseInt(part, 16));
     }
   }
@@ -88,9 +75,7 @@ function parseV6(text: string): bigint | undefined {
     if (!head || !tail) return undefined;
     const missing = 8 - head.length - tail.length;
     if (missing < 1) return undefined;
-    groups = head; // head, the zero groups "::" stands for, tail (loops, not spreads: see above)
-    for (let k = 0; k < missing; k++) groups.push(0);
-    for (let k = 0; k < tail.length; k++) groups.push(tail[k]!);
+    groups = [...head, ...new Array<number>(missing).fill(0), ...tail];
   } else {
     const all = parseV6Groups(text, true);
     if (!all || all.length !== 8) return undefined;
@@ -111,9 +96,6 @@ export function parseIP(text: string): IPAddr | undefined {
   return value === undefined ? undefined : { family: 4, value };
 }
 
-// The formatters build their text without per-group callbacks (map): a
-// callback run for every group of every address a call formats is run often
-// enough for the JIT to compile it, which a one-shot process never earns back.
 function formatV4(value: bigint): string {
   return `${(value >> 24n) & 0xffn}.${(value >> 16n) & 0xffn}.${(value >> 8n) & 0xffn}.${value & 0xffn}`;
 }
@@ -141,16 +123,9 @@ function formatV6(value: bigint): string {
     }
     i = j;
   }
-  let text = "";
-  for (let i = 0; i < 8; i++) {
-    if (i === bestStart) {
-      text += "::";
-      i += bestLen - 1;
-    } else {
-      text += (i > 0 && i !== bestStart + bestLen ? ":" : "") + groups[i]!.toString(16);
-    }
-  }
-  return text;
+  const hex = groups.map((g) => g.toString(16));
+  if (bestStart < 0) return hex.join(":");
+  return `${hex.slice(0, bestStart).join(":")}::${hex.slice(bestStart + bestLen).join(":")}`;
 }
 
 /** Canonical text: dotted quad, or RFC 5952 (lowercase, compressed) IPv6. */

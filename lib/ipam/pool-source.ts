@@ -6,8 +6,8 @@
 // so validated pools are cached in dataDir keyed by each file's identity
 // (device, inode, size, mtime, ctime), the inline pools and the plugin build.
 // While nothing changed, a call costs a readdir and one stat per file. The key
-// is kept as plain text and compared whole, not hashed: node:crypto alone
-// costs a Bun-compiled plugin ~2.7 ms of start-up per call.
+// is kept as plain text and compared whole, not hashed with node:crypto (kept
+// off the call path: docs/performance.md).
 import { O_NONBLOCK, O_RDONLY, closeFile, fstatFile, listDir, makeDirs, openFile, readAll, readText, statPath, type FileStat } from "../sys/fs";
 import { dirName as dirname, joinPath as join } from "../sys/path";
 import { CniError, ErrorCode } from "../cni/errors";
@@ -21,9 +21,8 @@ import { parsePoolText } from "./pool-load";
 import { fnv1a64 } from "../hash";
 import { nestingProblem } from "../nesting";
 
-/** *.yaml, *.yml, *.json, not hidden (a loop, not a regex: see lib/sys/path.ts). */
-const isPoolFileName = (name: string): boolean =>
-  !name.startsWith(".") && (name.endsWith(".yaml") || name.endsWith(".yml") || name.endsWith(".json"));
+/** *.yaml, *.yml, *.json, not hidden. */
+const isPoolFileName = (name: string): boolean => /^[^.].*\.(ya?ml|json)$/s.test(name);
 
 export interface PoolDocument {
   source: string;

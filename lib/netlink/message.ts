@@ -69,7 +69,7 @@ export function decodeMessages(bytes: Uint8Array): NetlinkMessage[] {
       pid: view.getUint32(offset + 12, true),
       payload: bytes.subarray(offset + NLMSG_HDRLEN, offset + len),
     });
-    offset += (len + 3) & ~3; // inline, not align4(): see lib/netlink/attr.ts
+    offset += align4(len);
   }
   return messages;
 }

@@ -310,7 +310,7 @@ export class StoreTx {
 
   /**
    * Hints are only an optimisation: overwritten in place at a fixed width (a
-   * rename would make ext4 start writeback, ~0.2 ms a time), not fsynced, and
+   * rename would make ext4 start writeback), not fsynced, and
    * never a reason to fail. A torn or stale hint only moves where the scan
    * starts (it wraps around), and one that does not parse reads as 0. When
    * one cannot be written (disk full) it is removed instead: a missing hint

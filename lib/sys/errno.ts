@@ -1,10 +1,7 @@
 // Linux errno numbers and their names/messages. Pure data (no bun:ffi), so the
 // netlink codec can name kernel errors when it runs under Node in unit tests.
 
-// Built on first use: only an error needs it, and building it costs a plugin
-// call ~0.1M instructions (callgrind).
-let table: Record<number, [name: string, message: string]> | undefined;
-const errnoTable = (): Record<number, [name: string, message: string]> => (table ??= {
+const ERRNOS: Record<number, [name: string, message: string]> = {
   1: ["EPERM", "operation not permitted"],
   2: ["ENOENT", "no such file or directory"],
   3: ["ESRCH", "no such process"],
@@ -53,7 +50,7 @@ const errnoTable = (): Record<number, [name: string, message: string]> => (table
   110: ["ETIMEDOUT", "connection timed out"],
   113: ["EHOSTUNREACH", "no route to host"],
   122: ["EDQUOT", "disk quota exceeded"],
-});
+};
 
 export const Errno = {
   EPERM: 1,
@@ -81,10 +78,10 @@ export const Errno = {
 
 /** "ENOENT" for 2; "E123" for numbers not in the table. */
 export function errnoName(errno: number): string {
-  return errnoTable()[errno]?.[0] ?? `E${errno}`;
+  return ERRNOS[errno]?.[0] ?? `E${errno}`;
 }
 
 /** strerror-like text, lower case so it reads well after a colon. */
 export function errnoMessage(errno: number): string {
-  return errnoTable()[errno]?.[1] ?? `error ${errno}`;
+  return ERRNOS[errno]?.[1] ?? `error ${errno}`;
 }

@@ -1,7 +1,6 @@
 // Synchronous file operations over libc, for what the plugins do on every
-// call (stdin, pool files, the store, /proc/sys, state files). Loading node:fs
-// costs a Bun executable ~1.9 ms at each start (measured: more than host-local's
-// whole ADD); these calls cost the ~0.2 ms of opening libc once.
+// call (stdin, pool files, the store, /proc/sys, state files), without
+// node:fs (kept off the call path: docs/performance.md).
 //
 // Synchronous on purpose: inside withNetns only the calling thread is in the
 // pod's netns. Failures throw SysError, whose `code` ("ENOENT", ...) reads
@@ -139,8 +138,8 @@ export function writeAll(fd: number, text: string | Uint8Array): void {
 
 /**
  * Overwrites the start of a file (created `mode` if missing) in place: no
- * truncation, no rename, so ext4 starts no writeback (a rename over a file
- * costs ~0.2 ms here). Only for data where a torn write is harmless.
+ * truncation, no rename, so ext4 starts no writeback. Only for data where a
+ * torn write is harmless.
  */
 export function overwriteStart(path: string, text: string, mode: number): void {
   // Non-blocking and not through a symbolic link: only a regular file of ours is written.
@@ -282,9 +281,7 @@ function decodeStatx(): FileStat {
     ino: `${statView.getUint32(36, true)}:${statView.getUint32(32, true)}`,
     mtime: `${mtimeSec}.${mtimeNsec}`,
     ctime: `${s64(96)}.${statView.getUint32(104, true)}`,
-    // Whole milliseconds without Math.floor: JSC creates the Math object on
-    // first use, ~0.1M instructions that no plugin call needs (callgrind).
-    mtimeMs: mtimeSec * 1000 + (mtimeNsec - (mtimeNsec % 1_000_000)) / 1_000_000,
+    mtimeMs: mtimeSec * 1000 + Math.floor(mtimeNsec / 1_000_000),
     isFile: () => type === 0o100000,
     isDirectory: () => type === 0o040000,
     isSymbolicLink: () => type === 0o120000,

@@ -3,8 +3,8 @@ import { parseVersion } from "../../lib/cni/version";
 import { interfaceNameProblem } from "../../lib/cni/env";
 import { hasSlashColonNulOrSpace, isDigits, isDnsSubdomainName, isLowerHex, isNameToken } from "../../lib/text";
 
-// Each loop replaced a regular expression on the plugins' call path (for
-// start-up cost); here each must agree with that expression on every input.
+// The named checks, parseVersion and interfaceNameProblem against the
+// regular expressions that define them, on many generated inputs.
 const ALPHABET = ["0", "1", "9", "a", "f", "z", "A", "F", "Z", "_", ".", "-", ":", "/", "g", " ", "\t", "\0", "é", "٣", "\u0085", "\u00a0", "\u2028", "\ufeff", "\u3000"];
 
 /** xorshift32: repeatable, and its low bits are not periodic (unlike a power-of-two LCG's). */
@@ -61,7 +61,7 @@ const cases: [string, (s: string) => unknown, (s: string) => unknown][] = [
   }],
 ];
 
-describe("loops agree with the regular expressions they replace", () => {
+describe("the token checks agree with their defining regular expressions", () => {
   for (const [name, ours, regex] of cases) {
     it(name, () => {
       let accepted = 0;
