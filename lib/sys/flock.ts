@@ -4,25 +4,21 @@
 import { Errno } from "./errno";
 import { LockTimeoutError } from "./errors";
 import {
-  IN_CLOEXEC,
-  IN_CLOSE_NOWRITE,
-  IN_CLOSE_WRITE,
-  IN_NONBLOCK,
   LOCK_EX,
   LOCK_NB,
   LOCK_UN,
   O_CREAT,
   O_RDWR,
-  POLLIN,
+  SIG_SETMASK,
+  SIG_UNBLOCK,
   SysError,
+  sysAlarmAfter,
   sysClose,
   sysFlock,
-  sysInotifyAddWatch,
-  sysInotifyInit,
-  sysInotifyRmWatch,
   sysOpen,
-  sysPoll,
-  sysRead,
+  sysSiginterrupt,
+  sysSignalSet,
+  sysThreadSigmask,
 } from "./libc";
 
 export interface FileLock {
@@ -38,9 +34,10 @@ export interface FileLock {
  */
 export function lockFile(path: string, { timeoutMs }: { timeoutMs: number }): FileLock {
   const fd = sysOpen(path, O_RDWR | O_CREAT, 0o600);
-  let watch: CloseWatch | undefined;
   try {
-    if (!tryLock(fd, path)) watch = waitForLock(fd, path, timeoutMs);
+    const errno = sysFlock(fd, LOCK_EX | LOCK_NB);
+    if (errno === Errno.EWOULDBLOCK) waitForLock(fd, path, timeoutMs);
+    else if (errno !== 0) throw new SysError("flock", errno, path);
   } catch (err) {
     sysClose(fd);
     throw err;
@@ -50,111 +47,49 @@ export function lockFile(path: string, { timeoutMs }: { timeoutMs: number }): Fi
     release() {
       if (!held) return;
       held = false;
-      // Unlock before closing: the close is what wakes the waiters.
       sysFlock(fd, LOCK_UN);
       sysClose(fd);
-      watch?.close();
     },
   };
 }
 
-/** One non-blocking attempt; false while someone else holds the lock. */
-function tryLock(fd: number, path: string): boolean {
-  const errno = sysFlock(fd, LOCK_EX | LOCK_NB);
-  if (errno === 0) return true;
-  if (errno !== Errno.EWOULDBLOCK) throw new SysError("flock", errno, path);
-  return false;
-}
+const SIGALRM = 14;
 
 /**
- * Longest sleep between two attempts while watching for closes. A holder
- * that is killed (rather than unlocking first) closes its fd a moment before
- * the kernel drops its lock, so the attempt woken by that close can still
- * find the lock held; this bounds the wait that follows.
+ * Waits in a blocking flock, so the kernel hands the lock over the moment it
+ * is released, to one waiter at a time. The wait is bounded by a SIGALRM
+ * that interrupts flock, and each part of that signal's state a caller may
+ * have left behind is set for the wait with libc's own calls:
+ * - the mask, which survives exec (a runtime that blocked SIGALRM made the
+ *   wait endless): unblocked for this thread, the caller's mask put back after;
+ * - the disposition (default: fatal; or ignored): Bun installs its handler
+ *   as soon as a listener is added;
+ * - SA_RESTART, with which Bun installs the handler and which would restart
+ *   flock instead of ending it: cleared by siginterrupt for the wait;
+ * - a timer left running across exec: replaced by ours, disarmed after.
+ * The kernel gives the process's SIGALRM to the main thread, the one waiting
+ * here, while that thread does not block it.
  */
-const WATCHED_RETRY_MS = 50;
-/** Longest sleep between two attempts when closes cannot be watched. */
-const UNWATCHED_RETRY_MS = 10;
-
-/**
- * Waits with non-blocking attempts, sleeping in between until the lock file
- * is closed by anyone (inotify): a holder closes it when it releases the
- * lock or dies, so a waiter tries again right away. Nothing here depends on
- * signals, so a caller that blocked or ignored any of them cannot make the
- * wait outlast timeoutMs (a blocking flock bounded by SIGALRM could).
- * Returns the watch once the lock is taken, for release() to close.
- */
-function waitForLock(fd: number, path: string, timeoutMs: number): CloseWatch | undefined {
+function waitForLock(fd: number, path: string, timeoutMs: number): void {
   const deadline = performance.now() + timeoutMs;
-  // Watched before the next attempt, so a close between the two is not missed.
-  const watch = watchCloses(fd);
+  if (process.listenerCount("SIGALRM") === 0) process.on("SIGALRM", ignore);
+  const callerMask = new Uint8Array(128); // a sigset_t
+  sysThreadSigmask(SIG_UNBLOCK, sysSignalSet(SIGALRM), callerMask);
+  sysSiginterrupt(SIGALRM, true);
   try {
-    for (let backoff = 1; ; backoff = Math.min(backoff * 2, UNWATCHED_RETRY_MS)) {
-      if (tryLock(fd, path)) {
-        watch?.stop();
-        return watch;
-      }
+    for (;;) {
       const left = deadline - performance.now();
       if (left <= 0) throw new LockTimeoutError(path, timeoutMs);
-      if (watch) watch.wait(Math.min(WATCHED_RETRY_MS, left));
-      else sleep(Math.min(backoff, left));
+      sysAlarmAfter(left);
+      const errno = sysFlock(fd, LOCK_EX, { retryInterrupted: false });
+      if (errno === 0) return;
+      if (errno !== Errno.EINTR) throw new SysError("flock", errno, path);
     }
-  } catch (err) {
-    watch?.close();
-    throw err;
+  } finally {
+    sysAlarmAfter(0);
+    sysSiginterrupt(SIGALRM, false);
+    sysThreadSigmask(SIG_SETMASK, callerMask, null);
   }
 }
 
-interface CloseWatch {
-  /** Sleeps until the file is closed by anyone, or for at most `ms`. */
-  wait(ms: number): void;
-  /** Stops reporting closes; the fd stays open. */
-  stop(): void;
-  close(): void;
-}
-
-/**
- * An inotify watch reporting every close of the file open as `fd`, or
- * undefined when none can be had (no inotify instance to spare under
- * max_user_instances, no /proc): the wait then polls with a short back-off,
- * slower but as sound.
- *
- * Closing an inotify fd waits for the kernel to retire its watches (an SRCU
- * grace period, several milliseconds), so the fd is closed only after the
- * lock is released, and the watch is removed as soon as the lock is taken,
- * for the kernel to retire it while the lock is in use.
- */
-function watchCloses(fd: number): CloseWatch | undefined {
-  let inotify = -1;
-  let wd: number;
-  try {
-    inotify = sysInotifyInit(IN_NONBLOCK | IN_CLOEXEC);
-    // Through /proc/self/fd: the very file that is locked, whatever its path names now.
-    wd = sysInotifyAddWatch(inotify, `/proc/self/fd/${fd}`, IN_CLOSE_WRITE | IN_CLOSE_NOWRITE);
-  } catch (err) {
-    if (!(err instanceof SysError)) throw err;
-    if (inotify >= 0) sysClose(inotify);
-    return undefined;
-  }
-  const pollFds = new Uint8Array(8); // struct pollfd { int fd; short events; short revents; }
-  const pollFd = new DataView(pollFds.buffer);
-  pollFd.setInt32(0, inotify, true);
-  pollFd.setInt16(4, POLLIN, true);
-  const events = new Uint8Array(4096);
-  let open = true;
-  return {
-    wait(ms) {
-      // The fd is non-blocking: the read drains the events that woke poll.
-      if (sysPoll(pollFds, Math.ceil(ms)) > 0) sysRead(inotify, events);
-    },
-    stop() {
-      sysInotifyRmWatch(inotify, wd);
-    },
-    close() {
-      if (open) sysClose(inotify);
-      open = false;
-    },
-  };
-}
-
-const sleep = (ms: number) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+function ignore(): void {}

@@ -81,13 +81,14 @@ function loadNetworkCalls() {
   }).symbols;
 }
 
-// A lock wait watches the lock file for closes (lib/sys/flock.ts).
-function loadLockWaitCalls() {
+// A contended lock wait bounds a blocking flock with SIGALRM (lib/sys/flock.ts).
+function loadSignalCalls() {
   return dlopen("libc.so.6", {
-    inotify_init1: { args: [i32], returns: i32 },
-    inotify_add_watch: { args: [i32, cstring, u32], returns: i32 },
-    inotify_rm_watch: { args: [i32, i32], returns: i32 },
-    poll: { args: [ptr, u64, i32], returns: i32 },
+    sigemptyset: { args: [ptr], returns: i32 },
+    sigaddset: { args: [ptr, i32], returns: i32 },
+    pthread_sigmask: { args: [i32, ptr, ptr], returns: i32 },
+    siginterrupt: { args: [i32, i32], returns: i32 },
+    setitimer: { args: [i32, ptr, ptr], returns: i32 },
   }).symbols;
 }
 
@@ -117,7 +118,7 @@ let rareFileSymbols: ReturnType<typeof loadRareFileCalls> | undefined;
 let symbols: ReturnType<typeof load> | undefined;
 let moreSymbols: ReturnType<typeof loadNetworkCalls> | undefined;
 let processSymbols: ReturnType<typeof loadProcessCalls> | undefined;
-let lockWaitSymbols: ReturnType<typeof loadLockWaitCalls> | undefined;
+let signalSymbols: ReturnType<typeof loadSignalCalls> | undefined;
 
 /** errno of the call that just failed; must be read before any other libc call on this thread. */
 function lastErrno(): number {
@@ -275,43 +276,37 @@ export function sysGetdents(fd: number, buffer: Uint8Array, subject: string): nu
   }
 }
 
-export const IN_NONBLOCK = 0o4000;
-export const IN_CLOEXEC = 0o2000000;
-export const IN_CLOSE_WRITE = 0x8;
-export const IN_CLOSE_NOWRITE = 0x10;
-export const POLLIN = 1;
+/** A sigset_t holding `signal` alone, built by libc (glibc's sigset_t is 128 bytes). */
+export function sysSignalSet(signal: number): Uint8Array {
+  const set = new Uint8Array(128);
+  (signalSymbols ??= loadSignalCalls()).sigemptyset(set);
+  if (signalSymbols.sigaddset(set, signal) === -1) throw new SysError("sigaddset", lastErrno(), String(signal));
+  return set;
+}
 
-export function sysInotifyInit(flags: number): number {
-  for (;;) {
-    const fd = (lockWaitSymbols ??= loadLockWaitCalls()).inotify_init1(flags);
-    if (fd !== -1) return fd;
-    failUnlessInterrupted("inotify_init1", "");
+export const SIG_UNBLOCK = 1;
+export const SIG_SETMASK = 2;
+
+/** pthread_sigmask(3) for the calling thread; `old` (128 bytes) receives the mask it had. */
+export function sysThreadSigmask(how: number, set: Uint8Array | null, old: Uint8Array | null): void {
+  const errno = (signalSymbols ??= loadSignalCalls()).pthread_sigmask(how, set, old);
+  if (errno !== 0) throw new SysError("pthread_sigmask", errno);
+}
+
+/** siginterrupt(3): the handler of `signal` interrupts system calls (SA_RESTART cleared) or restarts them. */
+export function sysSiginterrupt(signal: number, interrupt: boolean): void {
+  if ((signalSymbols ??= loadSignalCalls()).siginterrupt(signal, interrupt ? 1 : 0) === -1) {
+    throw new SysError("siginterrupt", lastErrno(), String(signal));
   }
 }
 
-/** inotify_add_watch(2); returns the watch descriptor. */
-export function sysInotifyAddWatch(fd: number, path: string, mask: number): number {
-  for (;;) {
-    const wd = (lockWaitSymbols ??= loadLockWaitCalls()).inotify_add_watch(fd, path, mask);
-    if (wd !== -1) return wd;
-    failUnlessInterrupted("inotify_add_watch", path);
-  }
-}
-
-export function sysInotifyRmWatch(fd: number, wd: number): void {
-  while ((lockWaitSymbols ??= loadLockWaitCalls()).inotify_rm_watch(fd, wd) === -1) failUnlessInterrupted("inotify_rm_watch", String(wd));
-}
-
-/**
- * poll(2) on the struct pollfd array in `fds` (8 bytes each); the number of
- * ready fds, 0 on timeout. Also 0 when a signal interrupted it: the caller
- * works out the time left and calls again.
- */
-export function sysPoll(fds: Uint8Array, timeoutMs: number): number {
-  const n = (lockWaitSymbols ??= loadLockWaitCalls()).poll(fds, fds.byteLength / 8, timeoutMs);
-  if (n !== -1) return n;
-  failUnlessInterrupted("poll", "");
-  return 0;
+/** Arms (or with 0, disarms) the one-shot ITIMER_REAL timer: SIGALRM after `ms`. */
+export function sysAlarmAfter(ms: number): void {
+  const value = new BigInt64Array(4); // struct itimerval: interval {0, 0}, value {sec, usec}
+  const us = BigInt(Math.max(0, Math.ceil(ms * 1000)));
+  value[2] = us / 1_000_000n;
+  value[3] = us % 1_000_000n;
+  while ((signalSymbols ??= loadSignalCalls()).setitimer(0, value, null) === -1) failUnlessInterrupted("setitimer", "");
 }
 
 const PR_SET_PDEATHSIG = 1;

@@ -5,14 +5,13 @@ import { type ChildProcess } from "node:child_process";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { cniOk, type CniErrorJson } from "../helpers/cni";
-import { endsWithin, lockWaitStarted, runs, signalBlocked, startProcess, type Started } from "../helpers/lock-wait";
+import { endsWithin, lockWaitStarted, sigalrmBlockedAfterExec, startProcess, type Started } from "../helpers/lock-wait";
 import { startLockHolder } from "../fixtures/net/scaffold";
 import { addressesOf, IPAM_BIN, IpamSandbox, useIpamSandbox } from "./ipam-harness";
 
 let box: IpamSandbox;
 useIpamSandbox((b) => (box = b));
 const children: ChildProcess[] = [];
-const SIGALRM = 14;
 
 afterEach(async () => {
   for (const child of children.splice(0)) {
@@ -43,11 +42,10 @@ function startAdd(containerId: string, lockTimeoutMs: number, blockSigalrm = fal
 
 describe("an ADD waiting for the store lock", () => {
   it("gives up with code 11 after lockTimeoutMs though its runtime blocked SIGALRM, and writes nothing", async () => {
+    expect(await sigalrmBlockedAfterExec()).toBe(true);
     await holdStoreLock();
     const before = await box.claims();
     const add = startAdd("pod-a", 300, true);
-    await runs(add.child.pid!, IPAM_BIN); // python3 has exec'd the plugin
-    expect(signalBlocked(add.child.pid!, SIGALRM)).toBe(true);
     const end = await endsWithin(add, 20_000);
     expect(end.code, end.stderr).toBe(1);
     expect((JSON.parse(end.stdout) as CniErrorJson).code).toBe(11);
