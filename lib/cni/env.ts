@@ -34,12 +34,14 @@ const MAX_CONTAINER_ID = 255;
 /** A container ID the spec allows (and so one the store may use as a file name). */
 export const isValidContainerId = (id: string): boolean => isNameToken(id) && id.length <= MAX_CONTAINER_ID;
 
-/** Spec rules for interface names: 1-15 bytes, not . or .., no / : or whitespace. */
+/** Spec rules for interface names: 1-15 bytes, not . or .., no / : or whitespace; valid UTF-8. */
 export function interfaceNameProblem(name: string): string | undefined {
   if (name.length === 0) return "is empty";
   if (utf8Length(name) > 15) return "is longer than 15 bytes";
   if (name === "." || name === "..") return "may not be . or ..";
   if (hasSlashColonNulOrSpace(name)) return "may not contain '/', ':', NUL or whitespace";
+  // Also for names in a configuration, decoded the same way as the environment.
+  if (name.includes(REPLACEMENT_CHARACTER)) return "is not valid UTF-8 (or holds U+FFFD, the replacement character)";
   return undefined;
 }
 

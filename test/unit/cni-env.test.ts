@@ -330,6 +330,10 @@ describe("names that were not valid UTF-8", () => {
     expect(err.message).toBe(`invalid ${variable}: not valid UTF-8 (or holds U+FFFD, the replacement character)`);
   });
 
+  it("interface names in a configuration (master, podVethName...) are checked the same way", () => {
+    expect(interfaceNameProblem("eth\uFFFD")).toMatch(/not valid UTF-8/);
+  });
+
   it("other CNI_ARGS keys are not this plugin's to judge", () => {
     expect(readCniEnv(envFor("ADD", { CNI_ARGS: "IgnoreUnknown=1;OTHER=\uFFFD" })).args.get("OTHER")).toBe("\uFFFD");
   });
