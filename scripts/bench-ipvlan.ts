@@ -75,7 +75,10 @@ try {
     const t0 = process.hrtime.bigint();
     const r = spawnSync("ip", ["netns", "exec", node, "env", ...cniEnv(command, dirname(file), id, netns), file], { input: conf, encoding: "utf8" });
     const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-    if (r.status !== 0) throw new Error(`${file} ${command}: ${r.stdout}${r.stderr}`);
+    if (r.status !== 0) {
+      const state = spawnSync("ip", ["-n", netns, "-d", "addr"], { encoding: "utf8" }).stdout;
+      throw new Error(`${file} ${command} ${id}: ${r.stdout}${r.stderr}\npod netns after it:\n${state}`);
+    }
     return ms;
   };
   const addDel = (file: string, conf: string, i: number) => call(file, "ADD", conf, `b${i}`) + call(file, "DEL", conf, `b${i}`);
