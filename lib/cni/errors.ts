@@ -33,8 +33,6 @@ export const ErrorCode = {
   Internal: 199,
 } as const;
 
-export type ErrorCodeValue = (typeof ErrorCode)[keyof typeof ErrorCode];
-
 export class CniError extends Error {
   readonly code: number;
   readonly details: string;
@@ -53,7 +51,6 @@ export const unsupportedField = (key: string, value: unknown, why = "") =>
     ErrorCode.UnsupportedField,
     `unsupported field "${key}" = ${JSON.stringify(value)}${why ? `: ${why}` : ""}`,
   );
-export const ioFailure = (msg: string, details = "") => new CniError(ErrorCode.IoFailure, msg, details);
 
 /**
  * The CNI error for anything a call threw, at the plugin boundary: lower

@@ -19,11 +19,6 @@ export function familyBits(f: Family): number {
   return f === 4 ? 32 : 128;
 }
 
-/** Largest value of a family: 2^32-1 or 2^128-1. */
-export function familyMax(f: Family): bigint {
-  return (1n << BigInt(familyBits(f))) - 1n;
-}
-
 /** "0" or a decimal number without leading zeros, else -1. */
 function canonicalDecimal(text: string): number {
   return /^(0|[1-9][0-9]*)$/.test(text) ? Number(text) : -1;
@@ -131,10 +126,6 @@ function formatV6(value: bigint): string {
 /** Canonical text: dotted quad, or RFC 5952 (lowercase, compressed) IPv6. */
 export function formatIP(ip: IPAddr): string {
   return ip.family === 4 ? formatV4(ip.value) : formatV6(ip.value);
-}
-
-export function ipEquals(a: IPAddr, b: IPAddr): boolean {
-  return a.family === b.family && a.value === b.value;
 }
 
 /** Host-bit mask of a prefix: the bits a network address must have cleared. */

@@ -24,18 +24,6 @@ export function ordinalOf(pool: Pool, ip: IPAddr): bigint | undefined {
   return undefined;
 }
 
-/** The usable address at `ordinal`, the inverse of ordinalOf. */
-export function addressAt(pool: Pool, ordinal: bigint): IPAddr | undefined {
-  if (ordinal < 0n) return undefined;
-  let rest = ordinal;
-  for (const r of pool.usable) {
-    const size = rangeSize(r);
-    if (rest < size) return { family: pool.family, value: r.start + rest };
-    rest -= size;
-  }
-  return undefined;
-}
-
 /**
  * First address not used, with ordinal in [fromOrdinal, toOrdinal). `isUsed` gets the
  * canonical text (formatIP). toOrdinal (default: the pool's end) lets a caller that

@@ -174,19 +174,6 @@ export function discoverPools(enis: EniMetadata[], opts: DiscoverOptions): Disco
   return { node: opts.node, pools, notes };
 }
 
-/** The SpiderIPPool object of a discovered pool (what the YAML says, without comments). */
-export function poolDocument(pool: DiscoveredPool): Record<string, unknown> {
-  const spec: Record<string, unknown> = {
-    subnet: pool.subnet.text,
-    ips: pool.ips.map((e) => e.text),
-    gateway: pool.gateway.text,
-    default: pool.isDefault,
-    nodeName: [pool.nodeName],
-  };
-  if (pool.multusName.length > 0) spec.multusName = pool.multusName;
-  return { apiVersion: POOL_API_VERSION, kind: POOL_KIND, metadata: { name: pool.name }, spec };
-}
-
 /** A YAML scalar: addresses, ranges and CIDRs as they are; anything else double-quoted. */
 function scalar(text: string): string {
   // A plain scalar must not end in ':' (an IPv6 address ending in "::" would read as a key).

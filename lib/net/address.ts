@@ -1,13 +1,11 @@
-// Interface addresses (RTM_NEWADDR / DELADDR / GETADDR).
+// Interface addresses (RTM_NEWADDR / GETADDR).
 import { decodeAttrs, nla, type Attr } from "../netlink/attr";
 import { IFA, IFA_F, NLM_F, RT_SCOPE, RTM } from "../netlink/constants";
-import { isNetlinkErrno } from "../netlink/error";
 import { cidrLast, formatIP, type Family } from "../ip/address";
 import { addressFamily, bytesToIp, familyOf, ipToBytes } from "../netlink/ipaddr";
 import { buildPayload, type NetlinkMessage } from "../netlink/message";
 import type { NetlinkSocket } from "../netlink/socket";
 import { decodeIfAddrMsg, encodeIfAddrMsg, IFADDRMSG_LEN } from "../netlink/structs";
-import { Errno } from "../sys/errno";
 import { ipOf } from "./ip-text";
 import { NetInputError } from "./errors";
 
@@ -76,22 +74,6 @@ export function addAddress(sock: NetlinkSocket, spec: AddressSpec): void {
     { type: RTM.NEWADDR, flags: NLM_F.CREATE | NLM_F.EXCL, payload: buildPayload(header, attrs) },
     `add address ${spec.ip}/${spec.prefix} to link index ${spec.index}`,
   );
-}
-
-/** Removes an address; with ignoreMissing an absent one (EADDRNOTAVAIL) is not an error. */
-export function deleteAddress(sock: NetlinkSocket, spec: AddressSpec, { ignoreMissing = false } = {}): boolean {
-  const { family, attrs } = addressAttrs(spec);
-  const header = encodeIfAddrMsg({ family: addressFamily(family), prefixLen: spec.prefix, index: spec.index });
-  try {
-    sock.request(
-      { type: RTM.DELADDR, payload: buildPayload(header, attrs) },
-      `delete address ${spec.ip}/${spec.prefix} from link index ${spec.index}`,
-    );
-    return true;
-  } catch (err) {
-    if (ignoreMissing && isNetlinkErrno(err, Errno.EADDRNOTAVAIL)) return false;
-    throw err;
-  }
 }
 
 export function parseAddress(msg: NetlinkMessage): Address {

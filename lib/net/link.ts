@@ -154,19 +154,6 @@ export function setLinkUp(sock: NetlinkSocket, index: number): void {
   setLink(sock, { index, flags: IFF.UP, change: IFF.UP }, [], `set link index ${index} up`);
 }
 
-export function setLinkDown(sock: NetlinkSocket, index: number): void {
-  setLink(sock, { index, flags: 0, change: IFF.UP }, [], `set link index ${index} down`);
-}
-
-export function setLinkMtu(sock: NetlinkSocket, index: number, mtu: number): void {
-  setLink(sock, { index }, [nla.u32(IFLA.MTU, mtu)], `set mtu ${mtu} on link index ${index}`);
-}
-
-/** Moves a link into the netns open at netnsFd; it gets a new index there. */
-export function setLinkNetns(sock: NetlinkSocket, index: number, netnsFd: number): void {
-  setLink(sock, { index }, [nla.u32(IFLA.NET_NS_FD, netnsFd)], `move link index ${index} to another netns`);
-}
-
 /**
  * Deletes a link by index or name. With ignoreMissing, a link that is already
  * gone (ENODEV) is not an error; returns whether this call deleted it.

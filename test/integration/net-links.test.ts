@@ -120,10 +120,8 @@ describe("kernel refusals", () => {
     expect(out.gwBeforeUp.error).toMatchObject({ errnoName: "ENETUNREACH", kernelMessage: "Nexthop has invalid gateway" });
   });
 
-  it("renames (6.1 answers EBUSY while up; newer kernels allow it), sets the mtu, deletes idempotently", () => {
+  it("renames (6.1 answers EBUSY while up; newer kernels allow it), deletes idempotently", () => {
     if (!out.renameWhileUp.ok) expect(out.renameWhileUp.error.errnoName).toBe("EBUSY");
-    expect(out.mtu.ok).toBe(true);
-    expect(out.afterMtu).toMatchObject({ mtu: 1400, up: false });
     expect(out.deleted).toBe(true);
     expect(out.deletedAgain).toBe(false);
     expect(out.deleteStrict.error).toMatchObject({ errnoName: "ENODEV" });
@@ -132,7 +130,7 @@ describe("kernel refusals", () => {
 });
 
 describe("other link kinds", () => {
-  it("creates a veth pair across two namespaces and moves a link with SETLINK IFLA_NET_NS_FD", () => {
+  it("creates a veth pair across two namespaces", () => {
     const a = scratch.netns("va");
     const b = scratch.netns("vb");
     const out = probe("veth", a, b, "va0", "vb0");
@@ -142,9 +140,7 @@ describe("other link kinds", () => {
     expect([left.mtu, right.mtu]).toEqual([1450, 1450]);
     expect(out.a).toMatchObject({ index: left.ifindex, kind: "veth", linkIndex: right.ifindex, mac: left.address });
     expect(out.b).toMatchObject({ index: right.ifindex, kind: "veth", linkIndex: left.ifindex, mac: right.address });
-    expect(out.movedGoneFromA).toBeNull();
-    expect(out.movedInB.name).toBe("vb0m");
-    expect(ipJson("-n", b, "link").map((l: any) => l.ifname).sort()).toEqual(["lo", "vb0", "vb0m"]);
+    expect(ipJson("-n", b, "link").map((l: any) => l.ifname).sort()).toEqual(["lo", "vb0"]);
   });
 
   it("creates a VLAN where the kernel has 802.1Q, else reports the kind as unsupported", () => {

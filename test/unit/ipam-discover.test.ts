@@ -6,7 +6,7 @@ import { describe, expect, it } from "vitest";
 import type { EniMetadata } from "../../lib/cloud/aws-imds";
 import { formatIPRange } from "../../lib/ip/range";
 import { parseIP } from "../../lib/ip/address";
-import { discoverPools, discoveryYaml, poolDocument, type Discovery } from "../../lib/ipam/discover";
+import { discoverPools, discoveryYaml, type Discovery } from "../../lib/ipam/discover";
 import { diffPools, heldRemovals, holderText, refusalMessage, removedAddresses, type HeldAddress } from "../../lib/ipam/discover-diff";
 import { buildPools, type Pool } from "../../lib/ipam/pool";
 import { parsePoolText } from "../../lib/ipam/pool-load";
@@ -38,7 +38,9 @@ const worker1Eni = (): EniMetadata => ({
   localIpv4s: ["172.31.32.18"],
 });
 
-const poolsOf = (d: Discovery, source = "discovered.yaml"): Pool[] => buildPools(d.pools.map((p) => ({ source, doc: poolDocument(p) })));
+/** The pools a discovery writes, read back from its YAML as the plugin reads a pool file. */
+const poolsOf = (d: Discovery, source = "discovered.yaml"): Pool[] =>
+  buildPools(parsePoolText(discoveryYaml(d, "http://169.254.169.254"), source, yamlAll).map((doc) => ({ source, doc })));
 const usableText = (p: Pool) => p.usable.map(formatIPRange);
 
 describe("discoverPools", () => {
@@ -128,7 +130,12 @@ describe("discoveryYaml", () => {
   it("reads back as exactly the pool documents, every value commented with its metadata path", () => {
     const d = discoverPools([masterEni({ localIpv4s: ["172.31.22.228", "172.31.30.7"] })], { node: "master", multusName: ["kube-system/ipvlan-ens5"] });
     const text = discoveryYaml(d, "http://169.254.169.254");
-    expect(parsePoolText(text, "x.yaml", yamlAll)).toEqual(d.pools.map(poolDocument));
+    const pool = (name: string, spec: Record<string, unknown>) => ({ apiVersion: "spiderpool.spidernet.io/v2beta1", kind: "SpiderIPPool", metadata: { name }, spec });
+    const common = { default: true, nodeName: ["master"], multusName: ["kube-system/ipvlan-ens5"] };
+    expect(parsePoolText(text, "x.yaml", yamlAll)).toEqual([
+      pool("master-v4", { subnet: "172.31.16.0/20", ips: ["172.31.28.16-172.31.28.31", "172.31.30.7"], gateway: "172.31.16.1", ...common }),
+      pool("master-v6", { subnet: "2406:da1e:c4:ed01::/64", ips: ["2406:da1e:c4:ed01:c57d::-2406:da1e:c4:ed01:c57d:ffff:ffff:ffff"], gateway: "2406:da1e:c4:ed01::1", ...common }),
+    ]);
     expect(text).toContain(`subnet: 172.31.16.0/20  # network/interfaces/macs/${MAC0}/subnet-ipv4-cidr-block`);
     expect(text).toContain(`- 172.31.28.16-172.31.28.31  # network/interfaces/macs/${MAC0}/ipv4-prefix 172.31.28.16/28`);
     expect(text).toContain(`- 172.31.30.7  # network/interfaces/macs/${MAC0}/local-ipv4s (secondary; the first, 172.31.22.228, is the ENI's primary address)`);
@@ -140,7 +147,8 @@ describe("discoveryYaml", () => {
     const d = discoverPools([masterEni({ ipv6Prefixes: ["2406:da1e:c4:ed01:c57d::/128"] })], { node: "master" });
     const text = discoveryYaml(d, "http://169.254.169.254");
     expect(text).toContain('- "2406:da1e:c4:ed01:c57d::"  #');
-    expect(parsePoolText(text, "x.yaml", yamlAll)).toEqual(d.pools.map(poolDocument));
+    const [, v6] = parsePoolText(text, "x.yaml", yamlAll) as { spec: { ips: string[] } }[];
+    expect(v6!.spec.ips).toEqual(["2406:da1e:c4:ed01:c57d::"]);
   });
 
   it("is the same text for the same ENIs in any order (a re-run with nothing changed writes nothing)", () => {
