@@ -38,7 +38,7 @@ export interface StoreScan {
   /** Claim files that cannot be read as a claim, keyed by address; `isFile` false for a directory, FIFO, link... */
   damagedClaims: Map<string, DamagedEntry & { isFile: boolean; isDirectory: boolean }>;
   /** Entries the plugin never writes (names, kinds). */
-  unexpected: DamagedEntry[];
+  unexpected: (DamagedEntry & { unreachable?: boolean })[];
   /** Temp files no live writer holds. */
   strays: string[];
   emptyDirs: string[];

@@ -91,7 +91,7 @@ export function planRepair(scan: StoreScan, l: StoreLayout, pools: PoolRanges[] 
   // 1. Entries the plugin never writes: out of the way first (a file where a
   //    container directory belongs would block a rebuilt record).
   for (const u of scan.unexpected) {
-    if (u.file === l.root || u.file === l.attachments || u.file === l.claims) left.push(`${rel(u.file)}: ${u.why}; fix by hand`);
+    if (u.unreachable || u.file === l.root || u.file === l.attachments || u.file === l.claims) left.push(`${rel(u.file)}: ${u.why}; fix by hand`);
     else setAside(u.file, u.why);
   }
 

@@ -2,7 +2,7 @@
 // its directories; problems.ts cross-checks what it found. Nothing here writes.
 import { isValidContainerId } from "../cni/env";
 import { CniError } from "../cni/errors";
-import { fileKind, isMissing, listDirIfExists, lstatPath, O_NOFOLLOW, readTextIfExists, type FileStat } from "../sys/fs";
+import { fileKind, isLossyName, isMissing, listDirIfExists, lstatPath, O_NOFOLLOW, readTextIfExists, type FileStat } from "../sys/fs";
 import { joinPath as join } from "../sys/path";
 import { isAbandoned } from "../sys/atomic";
 import { TEMP_PREFIX, type StoreLayout } from "./layout";
@@ -48,6 +48,14 @@ export function scanStore(l: StoreLayout, uid = process.getuid?.()): StoreScan {
   const stray = (file: string) => {
     if (isAbandoned(file)) scan.strays.push(file);
   };
+  // A name that is not valid UTF-8 lists as another name: reported, never opened.
+  const entriesOf = (dir: string): string[] =>
+    namesIn(dir).filter((name) => {
+      if (!isLossyName(name)) return true;
+      const why = "a name that is not valid UTF-8 (shown with U+FFFD): the plugin never writes one, and no path built from the shown name reaches it";
+      scan.unexpected.push({ file: join(dir, name), why, unreachable: true });
+      return false;
+    });
   for (const dir of [l.root, l.attachments, l.claims, l.hints, l.cache]) {
     const st = lstatIfExists(dir);
     if (st?.isDirectory()) noteMode(dir, st);
@@ -55,7 +63,7 @@ export function scanStore(l: StoreLayout, uid = process.getuid?.()): StoreScan {
   }
 
   // attachments/<containerID>/<ifname>
-  for (const id of namesIn(l.attachments)) {
+  for (const id of entriesOf(l.attachments)) {
     const dir = join(l.attachments, id);
     if (id.startsWith(TEMP_PREFIX)) {
       stray(dir);
@@ -68,7 +76,7 @@ export function scanStore(l: StoreLayout, uid = process.getuid?.()): StoreScan {
       continue;
     }
     noteMode(dir, st);
-    const names = namesIn(dir);
+    const names = entriesOf(dir);
     if (names.length === 0) scan.emptyDirs.push(dir);
     for (const ifname of names) {
       const file = join(dir, ifname);
@@ -93,7 +101,7 @@ export function scanStore(l: StoreLayout, uid = process.getuid?.()): StoreScan {
   }
 
   // ips/<address>
-  for (const name of namesIn(l.claims)) {
+  for (const name of entriesOf(l.claims)) {
     const file = join(l.claims, name);
     if (name.startsWith(TEMP_PREFIX)) {
       stray(file);
@@ -119,8 +127,8 @@ export function scanStore(l: StoreLayout, uid = process.getuid?.()): StoreScan {
     }
   }
 
-  for (const name of namesIn(l.hints)) if (name.startsWith(TEMP_PREFIX)) stray(join(l.hints, name));
-  for (const name of namesIn(l.cache)) if (name.startsWith(TEMP_PREFIX)) stray(join(l.cache, name));
+  for (const name of entriesOf(l.hints)) if (name.startsWith(TEMP_PREFIX)) stray(join(l.hints, name));
+  for (const name of entriesOf(l.cache)) if (name.startsWith(TEMP_PREFIX)) stray(join(l.cache, name));
   const countFiles = (dir: string): number =>
     namesIn(dir).reduce((n, name) => {
       const p = join(dir, name);

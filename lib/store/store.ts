@@ -20,7 +20,7 @@
 // link is followed below dataDir; dataDir's own path is checked from "/"
 // (lib/sys/trusted-path.ts).
 import {
-  entryExists, exists, fileKind, isMissing, listDir, listDirIfExists, lstatPath, makeDirIfMissing, makeDirs, O_NOFOLLOW, overwriteStart, readTextIfExists,
+  entryExists, exists, fileKind, isLossyName, isMissing, listDir, listDirIfExists, lstatPath, makeDirIfMissing, makeDirs, O_NOFOLLOW, overwriteStart, readTextIfExists,
   removeDir, unlinkPath, unlinkQuietly,
 } from "../sys/fs";
 import { joinPath as join } from "../sys/path";
@@ -78,6 +78,13 @@ export function checkTrustedPath(dir: string, what: string): void {
     );
   }
 }
+
+/**
+ * A listed name that may be one of the store's entries: not hidden (temp
+ * files), and its real name (an invalid UTF-8 name decodes to another one:
+ * such entries are left alone, and `store check` lists them).
+ */
+const isStoreName = (name: string): boolean => !name.startsWith(".") && !isLossyName(name);
 
 export class AllocationStore {
   readonly layout: StoreLayout;
@@ -252,7 +259,7 @@ export class StoreTx {
     } catch (e) {
       throw storeIo(e, `list ${dir}`);
     }
-    return names.filter((n) => !n.startsWith(".")).map((n) => {
+    return names.filter(isStoreName).map((n) => {
       const file = join(dir, n);
       return readAttachmentAt(readIfExists(file) ?? "", file, containerID, n);
     });
@@ -265,7 +272,7 @@ export class StoreTx {
     } catch (e) {
       throw storeIo(e, `list ${this.layout.attachments}`);
     }
-    return ids.filter((n) => !n.startsWith(".")).flatMap((id) => this.attachmentsOf(id));
+    return ids.filter(isStoreName).flatMap((id) => this.attachmentsOf(id));
   }
 
   /** Any entry named for the address holds it, even one that is not a readable claim (a link, a FIFO): never handed out over it. */
@@ -287,7 +294,7 @@ export class StoreTx {
       throw storeIo(e, `list ${this.layout.claims}`);
     }
     return names
-      .filter((n) => !n.startsWith("."))
+      .filter(isStoreName)
       .map((address) => {
         const file = join(this.layout.claims, address);
         return { address, claim: parseClaim(readIfExists(file) ?? "", file) };
@@ -445,7 +452,7 @@ export class StoreTx {
     }
     if (!names) return;
     let left = 0;
-    for (const n of names) if (!n.startsWith(TEMP_PREFIX) || !removeIfAbandoned(join(dir, n))) left++;
+    for (const n of names) if (!n.startsWith(TEMP_PREFIX) || isLossyName(n) || !removeIfAbandoned(join(dir, n))) left++;
     if (left === 0) {
       try {
         removeDir(dir);
@@ -470,7 +477,7 @@ export class StoreTx {
         return;
       }
       for (const n of names) {
-        if (n.startsWith(TEMP_PREFIX) && removeIfAbandoned(join(dir, n))) removed.push(join(dir, n));
+        if (n.startsWith(TEMP_PREFIX) && !isLossyName(n) && removeIfAbandoned(join(dir, n))) removed.push(join(dir, n));
       }
     };
     sweep(this.layout.claims);
@@ -479,7 +486,7 @@ export class StoreTx {
     sweep(this.layout.cache);
     let ids: string[] = [];
     try {
-      ids = listDir(this.layout.attachments).filter((n) => !n.startsWith("."));
+      ids = listDir(this.layout.attachments).filter(isStoreName);
     } catch {
       /* listed by the caller already */
     }

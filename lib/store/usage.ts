@@ -1,13 +1,13 @@
 // What the local store holds, from its file names alone (no file reads, no
 // lock): cheap enough for `pools`, `metrics` and a metrics refresh after every
 // ADD/DEL, with tens of thousands of allocations.
-import { listDirIfExists } from "../sys/fs";
+import { isLossyName, listDirIfExists } from "../sys/fs";
 import { joinPath as join } from "../sys/path";
 import { storeLayout } from "./layout";
 
-/** Visible entries of a store directory; a store never written holds none. */
+/** Visible entries of a store directory (not those the plugin never writes); a store never written holds none. */
 function listNames(dir: string): string[] {
-  return (listDirIfExists(dir) ?? []).filter((n) => !n.startsWith("."));
+  return (listDirIfExists(dir) ?? []).filter((n) => !n.startsWith(".") && !isLossyName(n));
 }
 
 /** The claimed addresses (one claim file per address in use). */

@@ -320,6 +320,14 @@ export function listDirIfExists(path: string, flags = 0): string[] | undefined {
   return fd === -1 ? undefined : namesIn(fd, path);
 }
 
+/**
+ * Whether a listed name may not be the entry's real name. Listings decode
+ * names as UTF-8 with U+FFFD for each invalid sequence, so a path built from
+ * such a name names another file, or none. The plugin never writes a name
+ * holding U+FFFD (lib/cni/env.ts refuses it from the runtime).
+ */
+export const isLossyName = (name: string): boolean => name.includes("\uFFFD");
+
 /** Reads the entries of an open directory, then closes it. */
 function namesIn(fd: number, path: string): string[] {
   const names: string[] = [];
