@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseAllDocuments } from "yaml";
 import { TempDirs } from "../helpers/tmp";
 import { REPO_ROOT, SEED_POOLS_FILE, requireBuiltIpam } from "./ipam-harness";
+import { missing, unless } from "../helpers/prerequisite";
 
 const tmp = new TempDirs();
 const hasPodman = spawnSync("podman", ["--version"]).status === 0;
@@ -56,7 +57,7 @@ afterAll(async () => {
   await tmp.cleanup();
 });
 
-describe.skipIf(!hasPodman)("the install image", () => {
+describe.skipIf(missing(unless(hasPodman, "podman (scripts/install-deps.sh installs it)")))("the install image", () => {
   let host: string;
   let config: string;
   const mounts = () => [

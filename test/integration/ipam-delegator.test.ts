@@ -2,21 +2,27 @@
 // a runtime that gives up on an ADD kills the main plugin, and an orphaned IPAM ADD
 // must not record an allocation after the runtime's DEL has found nothing.
 // The IPAM ADD is held at the store lock (another process holds it), its parent
-// is killed, then the lock is released: with the delegator named, the child is
-// gone and nothing is allocated; without it (the control), the orphan allocates.
+// is killed, then the lock is released: with the delegator named, the child
+// ends (SIGKILL from the kernel) and nothing is allocated; without it (the
+// control), the orphan outlives its parent and allocates. Each step waits for
+// what the kernel reports (/proc/locks, /proc/<pid>/stat), never for a time.
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, expect, it } from "vitest";
 import { startLockHolder } from "../fixtures/net/scaffold";
+import { lockWaitStarted } from "../helpers/lock-wait";
 import { IPAM_BIN, IpamSandbox, useIpamSandbox } from "./ipam-harness";
 
 let box: IpamSandbox;
 const tmp = useIpamSandbox((b) => (box = b));
 const started: ChildProcess[] = [];
+/** IPAM processes started under a shell (not our children): killed if a test leaves one behind. */
+const ipamPids: number[] = [];
 
 afterEach(() => {
   for (const child of started.splice(0)) if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+  for (const pid of ipamPids.splice(0)) if (running(pid)) process.kill(pid, "SIGKILL");
 });
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -53,7 +59,8 @@ async function delegatingParent(containerId: string, nameDelegator: boolean): Pr
   const dir = await tmp.make("delegator-");
   const conf = join(dir, "conf.json");
   const pidFile = join(dir, "ipam.pid");
-  writeFileSync(conf, JSON.stringify(box.conf()));
+  // A lock wait far longer than any wait below: only its parent's death can end it in time.
+  writeFileSync(conf, JSON.stringify(box.conf({ ipam: { lockTimeoutMs: 600_000 } })));
   const delegator = nameDelegator ? "SPIDERPOOL_DELEGATOR_PID=$$ " : "";
   const script = `${delegator}"$IPAM" < "$CONF" > /dev/null 2>&1 & echo $! > "$PIDFILE"; wait`;
   const parent = spawn("sh", ["-c", script], {
@@ -62,7 +69,9 @@ async function delegatingParent(containerId: string, nameDelegator: boolean): Pr
   });
   started.push(parent);
   await until("the IPAM process started", () => existsSync(pidFile) && readFileSync(pidFile, "utf8").trim() !== "");
-  return { parent, ipam: Number(readFileSync(pidFile, "utf8")) };
+  const ipam = Number(readFileSync(pidFile, "utf8"));
+  ipamPids.push(ipam);
+  return { parent, ipam };
 }
 
 /** The IPAM ADD has pre-staged its claims, the last step before it waits for the lock. */
@@ -71,25 +80,23 @@ const prestaged = (containerId: string) => () => {
   return existsSync(dir) && readdirSync(dir).some((n) => n.startsWith(".tmp-"));
 };
 
-async function killParentAtTheLock(containerId: string, nameDelegator: boolean): Promise<{ ipamAlive: boolean }> {
+/** Starts the IPAM ADD under a delegating parent, waits until it is blocked on the held store lock, kills the parent. */
+async function killParentAtTheLock(containerId: string, nameDelegator: boolean): Promise<{ holder: ChildProcess; ipam: number }> {
   await box.del("warm-up"); // creates the store, so that the lock file's directory exists
   const holder = await holdStoreLock();
   const { parent, ipam } = await delegatingParent(containerId, nameDelegator);
-  await until("the IPAM ADD waits for the lock", prestaged(containerId));
-  await sleep(100);
+  await until("the IPAM ADD has pre-staged its claims", prestaged(containerId));
+  await lockWaitStarted(ipam); // the kernel lists it as a flock waiter
   parent.kill("SIGKILL");
   await new Promise((r) => parent.once("exit", r));
-  await sleep(200);
-  const ipamAlive = running(ipam);
-  holder.kill("SIGKILL"); // the lock is free again
-  if (ipamAlive) await until("the orphaned IPAM ADD finished", () => !running(ipam));
-  await sleep(100);
-  return { ipamAlive };
+  return { holder, ipam };
 }
 
 it("an IPAM ADD whose delegating plugin is killed dies with it and allocates nothing", async () => {
-  const { ipamAlive } = await killParentAtTheLock("orphan-1", true);
-  expect(ipamAlive).toBe(false);
+  const { holder, ipam } = await killParentAtTheLock("orphan-1", true);
+  // It ends while the lock is still held: killed with its parent, not finished.
+  await until("the IPAM ADD ended with its delegator", () => !running(ipam));
+  holder.kill("SIGKILL"); // the lock is free again
   expect(await box.attachments()).toEqual([]);
   expect(await box.claims()).toEqual([]);
   // What it left before the lock (pre-staged claims) is swept by the runtime's DEL.
@@ -98,8 +105,10 @@ it("an IPAM ADD whose delegating plugin is killed dies with it and allocates not
 });
 
 it("control: without the delegator named, the orphan records its allocation once the lock is free", async () => {
-  const { ipamAlive } = await killParentAtTheLock("orphan-2", false);
-  expect(ipamAlive).toBe(true);
+  const { holder, ipam } = await killParentAtTheLock("orphan-2", false);
+  expect(running(ipam)).toBe(true); // still waiting for the lock after its parent's exit
+  holder.kill("SIGKILL"); // the lock is free again
+  await until("the orphaned IPAM ADD finished", () => !running(ipam));
   expect(await box.attachments()).toEqual(["orphan-2/eth0"]);
   expect((await box.del("orphan-2")).code).toBe(0);
   expect(await box.claims()).toEqual([]);

@@ -14,6 +14,7 @@ import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { cniError, cniOk, describeRun, execCni, runProcess, type CniInvocation } from "../helpers/cni";
 import { TempDirs } from "../helpers/tmp";
 import { IPAM_BIN, IpamSandbox, requireBuiltIpam } from "./ipam-harness";
+import { missing } from "../helpers/prerequisite";
 
 const REFERENCE_DIR = "/usr/lib/cni";
 const MACVLAN = `${REFERENCE_DIR}/macvlan`;
@@ -25,7 +26,6 @@ function skipReason(): string | undefined {
   return undefined;
 }
 const SKIP = skipReason();
-if (SKIP) console.warn(`skipping the macvlan interop test: ${SKIP}`);
 
 async function ip(...args: string[]): Promise<string> {
   const out = await runProcess("ip", args);
@@ -45,7 +45,7 @@ interface LinkAddrs {
 
 const tmp = new TempDirs();
 
-describe.skipIf(SKIP !== undefined)("macvlan (Go reference) with spiderpool-ipam as IPAM", () => {
+describe.skipIf(missing(SKIP && `the macvlan interop test ${SKIP}`))("macvlan (Go reference) with spiderpool-ipam as IPAM", () => {
   let box: IpamSandbox;
   let netns: string | undefined;
   let master: string | undefined;

@@ -1,76 +1,21 @@
-// The allocation store under the built binary: the kernel lock (held, and its
-// holder killed), damaged files, and the states a killed ADD can leave behind.
-import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync } from "node:fs";
+// The allocation store under the built binary: damaged files, and the states
+// a killed ADD can leave behind (the store lock: ipam-lock-wait.test.ts).
 import { readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { cniError, cniOk, describeRun } from "../helpers/cni";
+import { cniError, cniOk } from "../helpers/cni";
 import { TempDirs } from "../helpers/tmp";
 import { IpamSandbox, addressesOf, requireBuiltIpam } from "./ipam-harness";
 
-const FLOCK = "/usr/bin/flock";
-
 const tmp = new TempDirs();
 let box: IpamSandbox;
-let holder: ChildProcess | undefined;
 
 beforeAll(requireBuiltIpam);
 beforeEach(async () => {
   box = await IpamSandbox.create(tmp);
 });
 afterEach(async () => {
-  if (holder?.pid !== undefined) {
-    // The holder runs in its own process group (flock and its sleep): end that group.
-    try {
-      process.kill(-holder.pid, "SIGKILL");
-    } catch {
-      /* already gone */
-    }
-  }
-  holder = undefined;
   await tmp.cleanup();
-});
-
-/**
- * Holds dataDir/lock with flock(1) until killed; resolves once the lock is
- * taken. --close keeps the lock in the flock process alone (not in its sleep),
- * so killing that one process is what "the holder died" means.
- */
-async function holdLock(): Promise<ChildProcess> {
-  cniOk(await box.add("warm-up")); // creates the store and its lock file
-  const child = spawn(FLOCK, ["--exclusive", "--close", join(box.dataDir, "lock"), "sh", "-c", "echo locked; exec sleep 60"], {
-    stdio: ["ignore", "pipe", "ignore"],
-    detached: true,
-  });
-  await new Promise<void>((resolve, reject) => {
-    child.stdout!.once("data", () => resolve());
-    child.once("error", reject);
-    child.once("exit", (code) => reject(new Error(`flock exited early with ${code}`)));
-  });
-  return child;
-}
-
-describe.skipIf(!existsSync(FLOCK))("the store lock", () => {
-  it("an ADD that cannot get the lock within lockTimeoutMs fails with code 11 and writes nothing", async () => {
-    holder = await holdLock();
-    const before = await box.claims();
-    const started = Date.now();
-    const err = cniError(await box.add("pod-a", { ipam: { lockTimeoutMs: 300 } }));
-    expect(err.code).toBe(11);
-    expect(Date.now() - started).toBeLessThan(5_000);
-    expect(await box.claims()).toEqual(before);
-  });
-
-  it("a killed lock holder does not block the next ADD", async () => {
-    holder = await holdLock();
-    const pending = box.add("pod-a", { ipam: { lockTimeoutMs: 10_000 } });
-    await new Promise((r) => setTimeout(r, 200));
-    holder.kill("SIGKILL"); // the flock process alone; its sleep lives on without the lock
-    const out = await pending;
-    expect(out.code, describeRun(out)).toBe(0);
-    expect(addressesOf(cniOk(out))).toEqual(["172.31.28.17", "2406:da1e:c4:ed01:c57d::1"]);
-  });
 });
 
 describe("what a killed ADD can leave behind", () => {

@@ -6,6 +6,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { requireBuiltIpam } from "./ipam-harness";
 import { hasStrace, runCrash, runSyscallKills } from "../../scripts/reliability/lib/crash.mjs";
+import { missing, unless } from "../helpers/prerequisite";
 
 beforeAll(requireBuiltIpam);
 
@@ -18,7 +19,7 @@ describe("spiderpool-ipam killed during ADD and DEL", () => {
     expect(f.killed).toBeGreaterThan(0);
   }, 120_000);
 
-  it.skipIf(!hasStrace())("a kill at every rename, fsync and unlink of ADD and DEL (strace fault injection)", async () => {
+  it.skipIf(missing(unless(hasStrace(), "strace with fault injection (scripts/install-deps.sh installs it)")))("a kill at every rename, fsync and unlink of ADD and DEL (strace fault injection)", async () => {
     const f = await runSyscallKills({ syscalls: ["rename", "fsync", "unlink"] });
     expect(f.violations).toEqual([]);
     const states = [...f.landings.keys()].map((k) => k.replace(/ at \w+ #\d+/, ""));

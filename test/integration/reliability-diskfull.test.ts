@@ -10,6 +10,7 @@ import { cniError, cniOk } from "../helpers/cni";
 import { TempDirs, makePrivateDir } from "../helpers/tmp";
 import { IpamSandbox, addressesOf, requireBuiltIpam } from "./ipam-harness";
 import { diffSnapshots, snapshot, verifyStore } from "../../scripts/reliability/lib/common.mjs";
+import { missing, unless } from "../helpers/prerequisite";
 
 const tmp = new TempDirs();
 let box: IpamSandbox;
@@ -50,7 +51,7 @@ function fill(dir: string): string {
   return file;
 }
 
-describe.skipIf(!MOUNTABLE)("dataDir on a full filesystem", () => {
+describe.skipIf(missing(unless(MOUNTABLE, "mounting a tmpfs (root, outside a sandbox that forbids mount)")))("dataDir on a full filesystem", () => {
   it("ADD fails with code 5 and leaves the store as it was; DEL still works; with space back, ADD works", async () => {
     mountPoint = await makePrivateDir(join(box.root, "tiny"));
     const mount = spawnSync("mount", ["-t", "tmpfs", "-o", "size=64k,mode=0700", "tmpfs", mountPoint]);

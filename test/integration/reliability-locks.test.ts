@@ -5,16 +5,17 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { requireBuiltIpam } from "./ipam-harness";
 import { flockAvailable, runLocks } from "../../scripts/reliability/lib/locks.mjs";
 import { hasStrace } from "../../scripts/reliability/lib/crash.mjs";
+import { missing, unless } from "../helpers/prerequisite";
 
 beforeAll(requireBuiltIpam);
 
-describe.skipIf(!flockAvailable())("the store lock", () => {
+describe.skipIf(missing(unless(flockAvailable(), "flock(1) (util-linux)")))("the store lock", () => {
   it("killed holders free it for the waiting ADD; a held lock ends in code 11 and writes nothing", async () => {
     const f = await runLocks({ kills: 3, timeouts: [200], repeats: 1, includeDefault: false, waiters: 3, realHolders: hasStrace() ? 2 : 0 });
     expect(f.violations).toEqual([]);
+    // Each waiting ADD (lockTimeoutMs 10 s) succeeded, which a timed-out wait
+    // (code 11) would not: a violation otherwise. The lock was freed.
     expect(f.killedHolder).toHaveLength(3);
-    // Far below the 10 s lockTimeoutMs of the waiting ADD: the lock was freed, not timed out.
-    for (const d of [...f.killedHolder, ...f.killedPlugin]) expect(d).toBeLessThan(5_000);
     expect(f.timeouts).toHaveLength(1);
     expect(f.waiters?.count).toBe(3);
   }, 120_000);

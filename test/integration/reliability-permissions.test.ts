@@ -10,6 +10,7 @@ import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { cniError, cniOk } from "../helpers/cni";
 import { TempDirs } from "../helpers/tmp";
 import { IPAM_BIN, IpamSandbox, requireBuiltIpam } from "./ipam-harness";
+import { missing, unless } from "../helpers/prerequisite";
 
 const tmp = new TempDirs();
 let box: IpamSandbox;
@@ -122,7 +123,7 @@ describe("directories and files the plugin refuses", () => {
     expect(cniError(await box.status()).code).toBe(7);
   });
 
-  it.skipIf(!isRoot)("a dataDir, a poolDir or a pool file owned by another user", async () => {
+  it.skipIf(missing(unless(isRoot, "root (to chown files to another user)")))("a dataDir, a poolDir or a pool file owned by another user", async () => {
     await chown(box.dataDir, NOBODY, NOBODY);
     expect(cniError(await box.add("a")).msg).toContain(`dataDir ${box.dataDir} is not safe to use: ${box.dataDir} on its path is owned by uid ${NOBODY}`);
     await chown(box.dataDir, 0, 0);

@@ -28,16 +28,16 @@ import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { SeedTopology } from "../scenario/seed-topology";
 import { storeState, type Json } from "./helpers/lab";
+import { missing } from "../helpers/prerequisite";
 
 const ROOT = join(import.meta.dirname, "..", "..");
 const CLIENT = join(ROOT, ".cache", "libcni-client", "cniclient");
 const REF_DIR = "/usr/lib/cni";
 const NETWORK = "ipvlan-ens5"; // the seed's pools are bound to multusName kube-system/ipvlan-ens5
 const NODE = "master";
-const missing = existsSync(CLIENT)
+const clientMissing = existsSync(CLIENT)
   ? undefined
-  : `skipped: ${CLIENT} is missing; build it on the host first: bash test/interop/build-libcni-client.sh (needs golang-go, golang-github-appc-cni-dev)`;
-if (missing) console.warn(`libcni-interop: ${missing}`);
+  : `${CLIENT}; build it on the host first: bash test/interop/build-libcni-client.sh (needs golang-go, golang-github-appc-cni-dev)`;
 
 interface Result {
   cniVersion: string;
@@ -204,7 +204,7 @@ function expectDetached(pod: PodNs): void {
 }
 
 beforeAll(() => {
-  if (missing) return;
+  if (clientMissing) return;
   topo = new SeedTopology().build();
   nodeNs = topo.nodeNetns(NODE);
   cacheDir = join(topo.work, "libcni-cache");
@@ -221,7 +221,7 @@ afterEach(() => {
 
 afterAll(() => topo?.teardown());
 
-describe.skipIf(!!missing)(`libcni 1.1.2 runtime interop${missing ? ` (${missing})` : ""}`, () => {
+describe.skipIf(missing(clientMissing && `libcni interop client ${clientMissing}`))("libcni 1.1.2 runtime interop", () => {
   it("validate: libcni asks every plugin of the chain for VERSION and accepts 1.0.0", () => {
     const list = writeConflist("validate.conflist", [ipvlanPlugin(), tuningPlugin(), { type: "bandwidth", capabilities: { bandwidth: true } }]);
     const r = client("validate", { netns: "", path: "", containerId: "" }, list);
