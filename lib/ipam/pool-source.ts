@@ -12,7 +12,7 @@ import { O_NONBLOCK, O_RDONLY, closeFile, fstatFile, listDir, makeDirs, openFile
 import { dirName as dirname, joinPath as join } from "../sys/path";
 import { CniError, ErrorCode } from "../cni/errors";
 import { writeFileAtomic } from "../sys/atomic";
-import { checkPrivateDir } from "./private-dir";
+import { checkPrivateDir, checkTrustedPath } from "./private-dir";
 import { PROJECT_VERSION } from "../version";
 import { parseYamlAll } from "../yaml";
 import type { Pool } from "./pool";
@@ -31,6 +31,7 @@ export interface PoolDocument {
 
 /** The pool files of a directory in name order; a missing directory holds none. */
 export function listPoolFiles(poolDir: string): string[] {
+  checkTrustedPath(poolDir, "poolDir");
   let names: string[];
   try {
     names = listDir(poolDir);

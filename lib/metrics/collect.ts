@@ -2,6 +2,7 @@
 // node_exporter's textfile collector looks.
 import { chmodSync, renameSync, unlinkSync, writeFileSync } from "node:fs";
 import type { Pool } from "../ipam/pool";
+import { checkTrustedPath } from "../ipam/private-dir";
 import { countAllocations, poolsOnNode } from "../ipam/usage";
 import { claimedAddresses, countAttachments } from "../store/usage";
 import { tempPathFor } from "../sys/atomic";
@@ -25,9 +26,13 @@ export function nodeMetricsText(pools: Pool[], dataDir: string, node: string): s
  * the collector reads the old text or the new, never half. 0644 whatever the
  * umask, since node_exporter usually runs as another user. The temp name does
  * not end in .prom, so the collector never reads it. No fsync: metrics lost to
- * a power cut are rewritten by the next call.
+ * a power cut are rewritten by the next call. The directory's path is checked
+ * from "/" first (code 7 naming the component): a directory another user
+ * could replace would move the file anywhere. Whatever is in the file's place
+ * (a link, a FIFO) is replaced by the rename, never written through.
  */
 export function writeMetricsFile(path: string, text: string): void {
+  checkTrustedPath(path, "metricsFile");
   const tmp = tempPathFor(path);
   try {
     writeFileSync(tmp, text, { flag: "wx", mode: 0o644 });

@@ -24,9 +24,8 @@ import {
   removeDir, unlinkPath, unlinkQuietly,
 } from "../sys/fs";
 import { joinPath as join } from "../sys/path";
-import { untrustedComponent } from "../sys/trusted-path";
 import { CniError, ErrorCode } from "../cni/errors";
-import { checkPrivateDir } from "../ipam/private-dir";
+import { checkPrivateDir, checkTrustedPath } from "../ipam/private-dir";
 import { discardStaged, fsyncDir, publishFile, removeIfAbandoned, stageFiles, writeFileAtomic, type StagedFile } from "../sys/atomic";
 import { safeName, storeLayout, TEMP_PREFIX, type StoreLayout } from "./layout";
 import { damaged, encodeAttachment, encodeClaim, parseAttachment, parseClaim, type AttachmentRecord, type ClaimRecord } from "./records";
@@ -56,26 +55,6 @@ function readIfExists(file: string): string | undefined {
     return readTextIfExists(file, O_NOFOLLOW);
   } catch (e) {
     throw storeIo(e, `read ${file}`);
-  }
-}
-
-/**
- * A directory dataDir lives in, checked from "/": no component another user
- * could replace (lib/sys/trusted-path.ts). Code 7 naming the component.
- */
-export function checkTrustedPath(dir: string, what: string): void {
-  let problem;
-  try {
-    problem = untrustedComponent(dir);
-  } catch (e) {
-    throw storeIo(e, `inspect the path of ${what} ${dir}`);
-  }
-  if (problem) {
-    throw new CniError(
-      ErrorCode.InvalidConfig,
-      `${what} ${dir} is not safe to use: ${problem.path} on its path is ${problem.why}, so another user could move it elsewhere; ` +
-        "use a path whose every directory belongs to root (or this user) and is not writable by others",
-    );
   }
 }
 
