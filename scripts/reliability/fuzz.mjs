@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// Hostile input: generated cases across the CNI_* environment, stdin JSON,
-// CNI_ARGS and pool files, each invalid by construction.
+// Hostile input: generated cases across the CNI_* environment (raw bytes
+// that are not UTF-8 too), stdin JSON, CNI_ARGS, pool files (deep nesting,
+// huge pools) and log settings, each invalid by construction.
 //   node scripts/reliability/fuzz.mjs [--cases 10000] [--seed 1] [--concurrency 4]
 import { fmtMs, flags, percentile, printFigures, requireBuilt } from "./lib/common.mjs";
 import { runFuzz } from "./lib/fuzz.mjs";

@@ -1,5 +1,6 @@
 // The fuzz experiment of scripts/reliability/fuzz.mjs, small and seeded: 300
-// hostile cases across the environment, stdin, CNI_ARGS and pool files. Each
+// hostile cases across the environment (names that are not UTF-8), stdin,
+// CNI_ARGS, pool files (deep nesting, 100,000 entries) and log settings. Each
 // answer is one CNI error object with a fitting code, the store never
 // changes and no path is created outside dataDir.
 import { beforeAll, describe, expect, it } from "vitest";

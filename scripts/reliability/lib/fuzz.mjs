@@ -1,11 +1,13 @@
 // Hostile input for spiderpool-ipam, generated from a seed: the CNI_*
-// environment, the configuration on stdin, CNI_ARGS and pool files. Every
+// environment (raw bytes that are not UTF-8 included), the configuration on
+// stdin, CNI_ARGS, pool files (nested 200,000 deep, 100,000 entries) and log
+// settings out of bounds with the log already full. Every
 // case is invalid by construction and names the error codes that fit it; the
 // runner checks that the plugin answers each with exactly one CNI error
 // object on stdout, exits non-zero without a signal or a stack trace, leaves
 // the store as it was, and creates no path anywhere (every hostile path holds
 // the marker "fzmark", searched for afterwards).
-import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, rmSync, symlinkSync, truncateSync, writeFileSync } from "node:fs";
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { DUAL_STACK_POOLS, IPAM_BIN, NETWORK, POOL_V4, ROOT, addressesOf, cni, diffSnapshots, makeSandbox, pool, rng, run, snapshot } from "./common.mjs";
@@ -54,10 +56,10 @@ function baseConf(ctx, extra = {}, top = {}) {
 const ID = (i) => `fz-${i}`;
 
 /** A case: what to send, and which codes fit. */
-function mk(kind, command, { env = {}, conf, stdin, expect, containerId, ifname, args, poolFile, binary }) {
+function mk(kind, command, { env = {}, rawEnv, conf, stdin, expect, expectMsg, containerId, ifname, args, poolFile, logFile, binary }) {
   // STATUS and GC exist from 1.1.0 on: only the version generator sends older ones.
   if (conf && (command === "STATUS" || command === "GC") && conf.cniVersion === "1.0.0" && kind !== "stdin-version") conf.cniVersion = "1.1.0";
-  return { kind, command, env, conf, stdin, expect, containerId, ifname, args, poolFile, binary };
+  return { kind, command, env, rawEnv, conf, stdin, expect, expectMsg, containerId, ifname, args, poolFile, logFile, binary };
 }
 
 // ---- generators, each yielding invalid input -----------------------------
@@ -346,7 +348,114 @@ const GEN = {
     const conf = { ...baseConf(ctx, { type }), type: "ipvlan-attach", master: "lo" };
     return mk("delegate-path", "DEL", { containerId: ID(i), conf, expect: [7], binary: "ipvlan-attach" });
   },
+  // Names from the runtime that are not valid UTF-8, sent as raw bytes (bash
+  // puts them in the environment): two such names must never become one.
+  "env-raw-bytes": (r, ctx, i) => {
+    const bad = [...r.pick(INVALID_UTF8)];
+    const around = (prefix) => [...Buffer.from(prefix), ...bad, ...(r.chance(0.5) ? Buffer.from(`-${i}`) : [])];
+    const [name, value] = r.pick([
+      ["CNI_IFNAME", around("eth")],
+      ["CNI_IFNAME", bad],
+      ["CNI_CONTAINERID", around("fz-")],
+      ["CNI_NETNS", around("/var/run/netns/")],
+      ["CNI_ARGS", around("K8S_POD_NAMESPACE=default;K8S_POD_NAME=")],
+      ["CNI_ARGS", around("K8S_POD_NAMESPACE=")],
+      ["CNI_ARGS", around("K8S_POD_UID=")],
+    ]);
+    const command = name === "CNI_NETNS" ? r.pick(["ADD", "CHECK"]) : r.pick(["ADD", "DEL", "CHECK"]);
+    return mk("env-raw-bytes", command, { containerId: ID(i), conf: baseConf(ctx), rawEnv: { [name]: value }, expect: [4], expectMsg: /not valid UTF-8/ });
+  },
+  // The network name on stdin holding bytes that are not UTF-8.
+  "stdin-raw-bytes": (r, ctx, i) => {
+    const [before, after] = JSON.stringify({ ...baseConf(ctx), cniVersion: "1.1.0" }).split(`"name":"${NETWORK}"`);
+    const name = Buffer.from([...Buffer.from("net"), ...r.pick(INVALID_UTF8)]);
+    const stdin = Buffer.concat([Buffer.from(`${before}"name":"`), name, Buffer.from(`"${after}`)]);
+    return mk("stdin-raw-bytes", r.pick(["ADD", "DEL", "CHECK", "STATUS"]), { containerId: ID(i), stdin, expect: [7], expectMsg: /network name/ });
+  },
+  // Closed nesting far beyond any real input: on stdin, in an inline pool, in a pool file.
+  "deep-nesting": (r, ctx, i) => {
+    const depth = r.pick([101, 1_000, 20_000, 200_000]);
+    const deep = r.chance(0.5) ? `${"[".repeat(depth)}${"]".repeat(depth)}` : `${'{"a":'.repeat(depth)}1${"}".repeat(depth)}`;
+    const where = r.pick(["stdin", "inline-pool", "pool-file-json", "pool-file-yaml", "pool-file-bare"]);
+    if (where === "stdin") {
+      const stdin = JSON.stringify({ ...baseConf(ctx, { junk: "DEEP" }), cniVersion: "1.1.0" }).replace('"DEEP"', deep);
+      return mk("deep-nesting", r.pick(["ADD", "DEL", "CHECK", "STATUS"]), { containerId: ID(i), stdin, expect: [7], expectMsg: /nest/ });
+    }
+    const doc = validPoolDoc();
+    doc.spec.ips = "DEEP";
+    const text = JSON.stringify(doc).replace('"DEEP"', deep);
+    if (where === "inline-pool") {
+      const stdin = JSON.stringify({ ...baseConf(ctx, { ippools: ["DOC"] }), cniVersion: "1.1.0" }).replace('"DOC"', text);
+      return mk("deep-nesting", r.pick(["ADD", "STATUS"]), { containerId: ID(i), stdin, expect: [7], expectMsg: /nest/ });
+    }
+    const file = {
+      name: `z-${MARK}.${where === "pool-file-json" ? "json" : "yaml"}`,
+      text: where === "pool-file-bare" ? deep : where === "pool-file-json" ? text : `kind: SpiderIPPool\nspec:\n  ips: ${deep}\n`,
+    };
+    return mk("deep-nesting", r.pick(["ADD", "STATUS"]), { containerId: ID(i), conf: baseConf(ctx), poolFile: file, expect: [7], expectMsg: /nest/ });
+  },
+  // Log settings out of their bounds (or a FIFO, a directory, /dev/full as
+  // the log), with the log already full: refused with code 7, and the call
+  // ends by itself (rotation counting down from 2^53 kept it alive).
+  "log-settings": (r, ctx, i) => {
+    const [key, value] = r.pick([
+      ["log_file_max_count", 2 ** 53 - 1],
+      ["log_file_max_count", 1e300],
+      ["log_file_max_count", 101],
+      ["log_file_max_count", -1],
+      ["log_file_max_count", 0.5],
+      ["log_file_max_count", "100"],
+      ["log_file_max_size", 2 ** 53 - 1],
+      ["log_file_max_size", 1025],
+      ["log_file_max_size", 0],
+      ["log_file_max_age", 2 ** 53 - 1],
+      ["log_file_max_age", 366],
+      ["log_file_max_age", -5],
+      ["lockTimeoutMs", 0], // the log settings are fine, another key is not
+    ]);
+    const log = r.pick(["full", "full", "full", "fifo", "dir", "dev-full"]);
+    const path = log === "dev-full" ? "/dev/full" : join(ctx.logDir, `${i}.log`);
+    const extra = { log_file_path: path, log_level: "debug", log_file_max_size: 1, log_file_max_count: 2, [key]: value };
+    const logFile = log === "dev-full" ? undefined : { path, kind: log };
+    return mk("log-settings", r.pick(["ADD", "DEL", "CHECK", "STATUS"]), { containerId: ID(i), conf: baseConf(ctx, extra), logFile, expect: [7], expectMsg: new RegExp(`ipam\\.${key}`) });
+  },
+  // Pool files of 100,000 single-address entries with one thing wrong:
+  // validated in far less than the kill timeout (it was quadratic).
+  "huge-pool": (r, ctx, i) => {
+    const wrong = r.pick(["outside", "gateway", "duplicate-name", "usable-gateway"]);
+    return mk("huge-pool", r.pick(["ADD", "STATUS"]), { containerId: ID(i), conf: baseConf(ctx), poolFile: { name: `z-${MARK}.yaml`, text: hugePool(wrong) }, expect: [7] });
+  },
 };
+
+/** Byte sequences that are not UTF-8 (and U+FFFD itself, refused as well). */
+const INVALID_UTF8 = [[0xff], [0xfe], [0xc3], [0xe2, 0x82], [0xc0, 0xaf], [0xed, 0xa0, 0x80], [0xf8, 0x88, 0x80, 0x80, 0x80], [0x80], [0xef, 0xbf, 0xbd]];
+
+const hugePools = new Map();
+/** A pool of 100,000 addresses in 10.88.0.0/14 (10.88.1.0 on), one entry per address, with one thing wrong. */
+function hugePool(wrong) {
+  if (!hugePools.has(wrong)) {
+    const address = (k) => `10.${88 + (k >> 16)}.${(k >> 8) & 255}.${k & 255}`;
+    const ips = Array.from({ length: 100_000 }, (_, k) => `    - ${address(k + 256)}`);
+    const gateway = { gateway: "10.92.0.1", "usable-gateway": address(256 + 99_999) }[wrong] ?? "10.88.0.1";
+    if (wrong === "outside") ips.push("    - 10.92.0.1");
+    const lines = [
+      "apiVersion: spiderpool.spidernet.io/v2beta1",
+      "kind: SpiderIPPool",
+      "metadata:",
+      `  name: ${wrong === "duplicate-name" ? POOL_V4.name : "fz-huge"}`,
+      "spec:",
+      "  subnet: 10.88.0.0/14",
+      `  gateway: ${gateway}`,
+      "  nodeName: [node-a]",
+      "  ips:",
+      ...ips,
+    ];
+    // 50,000 excluded, the gateway not among them: a pod could be given it.
+    if (wrong === "usable-gateway") lines.push("  excludeIPs:", ...ips.slice(0, 50_000));
+    hugePools.set(wrong, `${lines.join("\n")}\n`);
+  }
+  return hugePools.get(wrong);
+}
 
 // ---- pool documents ------------------------------------------------------
 
@@ -474,6 +583,11 @@ const WEIGHTS = [
   ["stdin-huge", 1],
   ["pool-file", 12],
   ["delegate-path", 2],
+  ["env-raw-bytes", 6],
+  ["stdin-raw-bytes", 2],
+  ["deep-nesting", 4],
+  ["log-settings", 4],
+  ["huge-pool", 1],
 ];
 
 export const KINDS = WEIGHTS.map(([k]) => k);
@@ -531,6 +645,32 @@ function writePoolSlot(slotDir, file) {
   }
 }
 
+/**
+ * The log a log case starts with: full (a sparse file past the 1 MB its
+ * settings allow, two copies already rotated), a FIFO or a directory.
+ */
+function prepareLog(log) {
+  if (!log) return;
+  if (log.kind === "fifo") return mkfifoSync(log.path);
+  if (log.kind === "dir") return mkdirSync(log.path, { mode: 0o700 });
+  for (const p of [log.path, `${log.path}.1`, `${log.path}.2`]) {
+    writeFileSync(p, "", { mode: 0o600 });
+    truncateSync(p, 1024 * 1024 + 1);
+  }
+}
+
+/**
+ * Runs `file` through bash with the given variables holding raw bytes (Node
+ * passes environment strings as UTF-8, so it cannot send invalid bytes).
+ */
+function withRawEnv(file, rawEnv) {
+  const sets = Object.entries(rawEnv).map(([name, bytes]) => {
+    const escaped = bytes.map((b) => `\\x${b.toString(16).padStart(2, "0")}`).join("");
+    return `printf -v ${name} '%b' '${escaped}'; export ${name}`;
+  });
+  return { file: "/bin/bash", argv: ["-c", `${sets.join("; ")}; exec "$0"`, file] };
+}
+
 // node:fs has no mkfifo; coreutils has.
 function mkfifoSync(p) {
   const r = spawnSync("mkfifo", ["-m", "600", p]);
@@ -562,6 +702,7 @@ export function judge(c, r) {
       Object.keys(json).every((k) => ["cniVersion", "code", "msg", "details"].includes(k));
     if (!ok) p.push(`not a CNI error object: ${r.stdout.slice(0, 200)}`);
     else if (!c.expect.includes(json.code)) p.push(`code ${json.code} (expected ${c.expect.join(" or ")}): ${json.msg.slice(0, 300)}`);
+    else if (c.expectMsg && !c.expectMsg.test(json.msg)) p.push(`message does not match ${c.expectMsg}: ${json.msg.slice(0, 300)}`);
     if (r.stdout.split("\n").filter((l) => l.trim() !== "").length !== 1) p.push("stdout holds more than one line");
   }
   const trace = /\n\s+at \S|\bat .*\(.*:\d+:\d+\)|\$bunfs|node:internal/;
@@ -622,10 +763,13 @@ export async function runFuzz({ seed = 1, count = 10_000, concurrency = 4, timeo
       writeFileSync(join(d, "pools.yaml"), DUAL_STACK_POOLS, { mode: 0o600 });
       return d;
     });
-    const ctx = { poolDir: box.poolDir, dataDir: box.dataDir, live, wwDir, linkDir, fileDir };
+    const logDir = join(box.root, "logs");
+    mkdirSync(logDir, { mode: 0o700 });
+    const ctx = { poolDir: box.poolDir, dataDir: box.dataDir, live, wwDir, linkDir, fileDir, logDir };
     const cases = generateCases(seed, count, ctx, { delegate });
 
-    const watch = () => snapshot(box.root, { skip: ["cwd", ...slots.map((_, k) => `fpools-${k}`)] });
+    // The log directory is the log cases' own: a refused call still logs its refusal.
+    const watch = () => snapshot(box.root, { skip: ["cwd", "logs", ...slots.map((_, k) => `fpools-${k}`)] });
     let base = watch();
     const failures = [];
     const byKind = new Map();
@@ -639,6 +783,7 @@ export async function runFuzz({ seed = 1, count = 10_000, concurrency = 4, timeo
       const results = await pool(batch, concurrency, async (c, k) => {
         const conf = c.conf && c.poolFile ? { ...c.conf, ipam: { ...c.conf.ipam, poolDir: slots[k] } } : c.conf;
         writePoolSlot(slots[k], c.poolFile);
+        prepareLog(c.logFile);
         // Everything a command may need, then the case's own values and removals.
         const env = { CNI_COMMAND: c.command, CNI_NETNS: "/var/run/netns/rel", CNI_IFNAME: c.ifname ?? "eth0", CNI_PATH: cniPath };
         if (c.containerId !== undefined) env.CNI_CONTAINERID = c.containerId;
@@ -650,8 +795,9 @@ export async function runFuzz({ seed = 1, count = 10_000, concurrency = 4, timeo
         }
         const stdin = c.stdin ?? JSON.stringify(conf);
         const file = c.binary === "ipvlan-attach" ? IPVLAN_BIN : IPAM_BIN;
-        const r = await run(file, { env, stdin, timeoutMs, cwd: c.binary === "ipvlan-attach" ? plant : cwd });
-        return r;
+        for (const key of Object.keys(c.rawEnv ?? {})) delete env[key];
+        const exec = c.rawEnv ? withRawEnv(file, c.rawEnv) : { file, argv: [] };
+        return run(exec.file, { argv: exec.argv, env, stdin, timeoutMs, cwd: c.binary === "ipvlan-attach" ? plant : cwd });
       });
       for (const [k, c] of batch.entries()) {
         const r = results[k];
@@ -667,6 +813,7 @@ export async function runFuzz({ seed = 1, count = 10_000, concurrency = 4, timeo
         const problems = judge(c, r);
         if (problems.length > 0) failures.push({ id: c.id, kind: c.kind, command: c.command, problems, stderr: r.stderr.slice(0, 300) });
       }
+      for (const n of readdirSync(logDir)) rmSync(join(logDir, n), { recursive: true, force: true });
       const now = watch();
       const diff = diffSnapshots(base, now);
       if (diff.length > 0) {
