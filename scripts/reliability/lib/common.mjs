@@ -113,12 +113,14 @@ export function makeSandbox(prefix = "spiderpool-rel-", pools = DUAL_STACK_POOLS
 /**
  * Runs the plugin (or anything) with a clean environment; never rejects.
  * killAfterMs: SIGKILL it after that long (the crash experiments).
+ * onSpawn(child): called once it is started (for its pid).
  * Resolves { code, signal, stdout, stderr, ms, killed }.
  */
-export function run(file, { argv = [], env = {}, stdin = "", timeoutMs = 60_000, killAfterMs, cwd } = {}) {
+export function run(file, { argv = [], env = {}, stdin = "", timeoutMs = 60_000, killAfterMs, cwd, onSpawn } = {}) {
   return new Promise((resolve, reject) => {
     const t0 = process.hrtime.bigint();
     const child = spawn(file, argv, { env: { PATH: "/usr/sbin:/usr/bin:/sbin:/bin", ...env }, cwd, stdio: ["pipe", "pipe", "pipe"] });
+    onSpawn?.(child);
     const out = [];
     const err = [];
     let killed = false;
@@ -166,11 +168,29 @@ export function cniEnv(command, { containerId, ifname = "eth0", args, path } = {
   return env;
 }
 
-export function cni(box, command, containerId, { ifname, ipam = {}, top = {}, killAfterMs, timeoutMs, version } = {}) {
+/** One plugin call; wrap(file) => { file, argv } runs it through another program (e.g. one that blocks a signal, then execs). */
+export function cni(box, command, containerId, { ifname, ipam = {}, top = {}, killAfterMs, timeoutMs, version, onSpawn, wrap } = {}) {
   const conf = box.conf(ipam, top);
   if (version) conf.cniVersion = version;
-  const opts = { env: cniEnv(command, { containerId, ifname }), stdin: JSON.stringify(conf), killAfterMs, timeoutMs };
-  return run(IPAM_BIN, opts);
+  const opts = { env: cniEnv(command, { containerId, ifname }), stdin: JSON.stringify(conf), killAfterMs, timeoutMs, onSpawn };
+  const exec = wrap ? wrap(IPAM_BIN) : { file: IPAM_BIN, argv: [] };
+  return run(exec.file, { ...opts, argv: exec.argv });
+}
+
+/**
+ * Resolves once process `pid` waits for a flock (the kernel lists it in
+ * /proc/locks as "-> FLOCK ... <pid> ..."); rejects if it ends first or
+ * `withinMs` passes. test/helpers/lock-wait.ts's, for plain Node.
+ */
+export async function lockWaitStarted(pid, withinMs = 20_000) {
+  const end = Date.now() + withinMs;
+  // A second waiter on the same lock is indented one space more, and so on.
+  const waiting = new RegExp(`^\\d+: +-> FLOCK +\\S+ +\\S+ +${pid} `, "m");
+  while (!waiting.test(readFileSync("/proc/locks", "utf8"))) {
+    if (!existsSync(`/proc/${pid}`)) throw new Error(`process ${pid} ended before it waited for the lock`);
+    if (Date.now() > end) throw new Error(`process ${pid} did not start waiting for the lock within ${withinMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
 }
 
 export function gc(box, valid, opts = {}) {

@@ -8,6 +8,8 @@ export interface LockFigures {
   timeouts: { lockTimeoutMs: number; median: number; max: number }[];
   defaultWait: number | undefined;
   waiters: { count: number; lockTimeoutMs: number; max: number; wall: number } | undefined;
+  signals: { blocked: number[]; ignored: number[]; blockedAcquired: number[] };
+  maintenance: { rounds: number; calls: Map<string, number>; prestaged: number; failedAdds: number; falseStrays: number };
   violations: string[];
   seconds: number;
 }
@@ -18,5 +20,7 @@ export declare function runLocks(opts?: {
   includeDefault?: boolean;
   waiters?: number;
   realHolders?: number;
+  signalRepeats?: number;
+  maintenanceRounds?: number;
   log?: (line: string) => void;
 }): Promise<LockFigures>;
