@@ -12,7 +12,7 @@ const build = spawnSync("node", [join(root, "build", "build.mjs"), "spiderpool-i
 if (build.status !== 0) process.exit(1);
 let failed = 0;
 const summary = [];
-for (const script of ["load.mjs", "crash.mjs", "locks.mjs", "fuzz.mjs"]) {
+for (const script of ["load.mjs", "crash.mjs", "locks.mjs", "fuzz.mjs", "tamper.mjs"]) {
   console.log(`\n### node scripts/reliability/${script}`);
   const t0 = Date.now();
   const r = spawnSync("node", [join(here, script)], { stdio: "inherit", timeout: 45 * 60_000 });
