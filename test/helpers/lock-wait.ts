@@ -70,7 +70,8 @@ export async function sigalrmBlockedAfterExec(): Promise<boolean> {
  */
 export async function lockWaitStarted(pid: number, withinMs = 20_000): Promise<void> {
   const end = Date.now() + withinMs;
-  const waiting = new RegExp(`^\\d+: -> FLOCK +\\S+ +\\S+ +${pid} `, "m");
+  // A second waiter on the same lock is indented further: any run of spaces before "->".
+  const waiting = new RegExp(`^\\d+: +-> FLOCK +\\S+ +\\S+ +${pid} `, "m");
   while (!waiting.test(readFileSync("/proc/locks", "utf8"))) {
     if (!existsSync(`/proc/${pid}`)) throw new Error(`process ${pid} ended before it waited for the lock`);
     if (Date.now() > end) throw new Error(`process ${pid} did not start waiting for the lock within ${withinMs} ms`);
