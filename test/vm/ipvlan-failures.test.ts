@@ -17,6 +17,7 @@ import {
   ok,
   POOL_V6,
   spiderPool,
+  LAB_NODE,
   storeState,
   type Json,
   type Pod,
@@ -168,7 +169,7 @@ describe("ipvlan-attach failures leave nothing behind", () => {
 
   it("STATUS (1.1.0): ready while the master is up; code 50 when it is down or missing; code 1 below 1.1.0", () => {
     const { ipam } = lab.spiderIpam("status", undefined, { inline: false });
-    const status = (c: Json) => lab.run(node, join(BIN_DIR, "ipvlan-attach"), { CNI_COMMAND: "STATUS", CNI_PATH }, JSON.stringify(c));
+    const status = (c: Json) => lab.run(node, join(BIN_DIR, "ipvlan-attach"), { CNI_COMMAND: "STATUS", CNI_PATH, NODE_NAME: LAB_NODE }, JSON.stringify(c));
     const c = conf({ cniVersion: "1.1.0", master: "st0", ipam });
     const up = status(c);
     expect(up.code, describeRun(up)).toBe(0);

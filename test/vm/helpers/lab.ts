@@ -90,13 +90,16 @@ export function ok<T = Json>(r: Run): T {
   return r.json as T;
 }
 
-/** A SpiderIPPool document (default pool, any node). */
+/** The node the lab's plugins run as (NODE_NAME). */
+export const LAB_NODE = "lab-node";
+
+/** A SpiderIPPool document: a default pool pinned to the lab's node (the local store refuses pools several nodes may use). */
 export function spiderPool(name: string, spec: { subnet: string; ips: string[]; gateway?: string; routes?: { dst: string; gw: string }[] }): Json {
   return {
     apiVersion: "spiderpool.spidernet.io/v2beta1",
     kind: "SpiderIPPool",
     metadata: { name },
-    spec: { ...spec, default: true },
+    spec: { ...spec, default: true, nodeName: [LAB_NODE] },
   };
 }
 
@@ -275,7 +278,7 @@ export class Lab {
       CNI_IFNAME: pod.ifname,
       CNI_ARGS: `IgnoreUnknown=1;K8S_POD_NAMESPACE=default;K8S_POD_NAME=${pod.containerId}`,
       CNI_PATH,
-      NODE_NAME: "lab-node",
+      NODE_NAME: LAB_NODE,
       ...opts.env,
     };
     return this.run(nodeNetns, binary, env, JSON.stringify(conf));
