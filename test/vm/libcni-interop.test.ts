@@ -292,7 +292,7 @@ describe.skipIf(missing(clientMissing && `libcni interop client ${clientMissing}
           poolDir,
           dataDir,
           ippools: [
-            { apiVersion: "spiderpool.spidernet.io/v2beta1", kind: "SpiderIPPool", metadata: { name: "ptp-v4" }, spec: { subnet: "198.51.100.0/24", ips: ["198.51.100.10-198.51.100.20"], gateway: "198.51.100.1", default: true } },
+            { apiVersion: "spiderpool.spidernet.io/v2beta1", kind: "SpiderIPPool", metadata: { name: "ptp-v4" }, spec: { subnet: "198.51.100.0/24", ips: ["198.51.100.10-198.51.100.20"], gateway: "198.51.100.1", default: true, nodeName: ["master"] } },
           ],
         },
       },
