@@ -7,7 +7,7 @@
 // whole CNI call runs here instead of in a second process: the same stdin,
 // environment, stdout and exit code, read back the same way.
 // Bun.spawnSync and lib/sys/fs, not node:child_process and node:fs: loading
-// those two costs an executable ~3 ms per call (measured).
+// those two costs every call start-up time (docs/performance.md).
 import { isExecutable, statPath } from "../sys/fs";
 import { joinPath as join } from "../sys/path";
 import { CniError, ErrorCode } from "./errors";

@@ -45,8 +45,8 @@ export class SysError extends Error {
   }
 }
 
-// Groups of symbols, each opened on first use: every symbol costs Bun's
-// dlopen ~17K instructions (callgrind), and an IPAM call run by a runtime
+// Groups of symbols, each opened on first use: every symbol opened costs
+// start-up time (docs/performance.md), and an IPAM call run by a runtime
 // uses none of the netlink socket calls, the calls that only a contended
 // lock wait makes, or the process calls of a delegated call.
 function load() {
@@ -101,10 +101,9 @@ function loadProcessCalls() {
 }
 
 // Each wrapper below makes its call and checks it inline. Not through shared
-// helpers (a `libc()` accessor and a `check(call)` taking a closure, as
-// before): a function run at every system call is called often enough for
-// the JIT to compile it, ~0.5 ms of CPU per plugin call (measured with
-// BUN_JSC_reportCompileTimes) that a one-shot process never earns back.
+// helpers (an accessor and a checker taking a closure): a function run at
+// every system call is called often enough for the JIT to compile it, CPU
+// a one-shot process never earns back (docs/performance.md).
 // Calls a plugin makes rarely or never: reading a symbolic link met on a
 // checked path (lib/sys/trusted-path.ts), chmod for `store repair`.
 function loadRareFileCalls() {
