@@ -243,7 +243,7 @@ export async function burstRow({ runs }) {
 // The scale fixture: a /16 pool, one store holding 60,000 of its addresses
 // and one empty store. Shared by the scale, pools CLI and RSS rows.
 const SCALE_COUNT = 60_000;
-const SCALE_POOL = { name: "scale-v4", subnet: "10.64.0.0/16", ips: ["10.64.0.2-10.64.255.254"], gateway: "10.64.0.1", nodeName: "master" };
+const SCALE_POOL = { name: "scale-v4", subnet: "10.64.0.0/16", ips: ["10.64.0.2-10.64.255.254"], gateway: "10.64.0.1", nodeName: "bench" };
 const SCALE_FIRST = "10.64.0.2"; // ordinal 0 of the pool
 
 let scaleFixture;

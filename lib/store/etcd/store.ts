@@ -97,8 +97,10 @@ export class EtcdStore implements IpamStore {
 
   async allocate({ owner, selection, requested, pools }: AllocationRequest): Promise<Allocation[]> {
     const key = this.keys.attachment(this.node, owner.containerID, owner.ifname);
+    // The definitions of every candidate pool come with the record in one read.
+    const candidates = uniqueByName([...selection.v4, ...selection.v6]);
     for (let round = 1; round <= MAX_ROUNDS; round++) {
-      const existing = await this.client.get(key);
+      const [existing, ...storedDefinitions] = await this.multiGet([key, ...candidates.map((p) => this.keys.pool(p.name))]);
       if (existing) {
         const record = this.parseAttachment(existing);
         const kept = await this.intactAllocations(record, pools);
@@ -123,9 +125,10 @@ export class EtcdStore implements IpamStore {
         throw e;
       }
       const record: StoredAttachment = { v: 1, ...owner, node: this.node, ips: planned.map(recordedIP) };
-      const claims = planned.map((a) => ({ key: this.keys.claim(a.ip), value: JSON.stringify(this.claimOf(record, a)) }));
-      const definitions = uniquePools(planned).map((pool) => ({ pool, key: this.keys.pool(pool.name), ...poolDefinition(pool) }));
-      const stored = await this.multiGet(definitions.map((d) => d.key));
+      const claims = record.ips.map((entry) => ({ key: this.keys.claim(parseIP(entry.address)!), value: this.claimText(record, entry) }));
+      const storedByPool = new Map(candidates.map((p, i) => [p.name, storedDefinitions[i]]));
+      const definitions = uniqueByName(planned.map((a) => a.pool)).map((pool) => ({ pool, key: this.keys.pool(pool.name), ...poolDefinition(pool) }));
+      const stored = definitions.map((d) => storedByPool.get(d.pool.name));
       definitions.forEach((d, i) => {
         const kv = stored[i];
         if (kv && kv.value !== d.text) throw definitionMismatch(d.pool, d.definition.fingerprint, storedFingerprint(kv.value));
@@ -272,18 +275,15 @@ export class EtcdStore implements IpamStore {
     wantedList.forEach((ip, i) => {
       if (claimed[i]) taken.add(formatIP(ip));
     });
-    const snapshot: Snapshot = {};
-    const plan: Allocation[] = [];
-    for (const [family, candidates] of [[4, selection.v4], [6, selection.v6]] as const) {
-      if (candidates.length === 0) continue;
-      const want = wanted.get(family);
-      if (want) {
-        plan.push(takeRequested(candidates, want, (_pool, text) => taken.has(text)));
-        continue;
-      }
-      plan.push(await this.takeFirstFree(candidates, family, snapshot, seed));
-    }
-    return plan;
+    // The families are independent: both are looked for at once, each scan at a revision of its own.
+    const families = ([[4, selection.v4], [6, selection.v6]] as const).filter(([, candidates]) => candidates.length > 0);
+    return Promise.all(
+      families.map(([family, candidates]) => {
+        const want = wanted.get(family);
+        if (want) return takeRequested(candidates, want, (_pool, text) => taken.has(text));
+        return this.takeFirstFree(candidates, family, {}, seed);
+      }),
+    );
   }
 
   private async takeFirstFree(candidates: Pool[], family: Family, snapshot: Snapshot, seed: string): Promise<Allocation> {
@@ -338,10 +338,18 @@ export class EtcdStore implements IpamStore {
   /** Deletes a record and the claims it owns, if neither changed since read; false when one did. */
   private async removeRecord(kv: KeyValue, record: StoredAttachment): Promise<boolean> {
     const keys = record.ips.map((e) => this.keys.claim(parseIP(e.address)!));
+    const attachment: Compare = { key: kv.key, target: "MOD", result: "EQUAL", modRevision: kv.modRevision };
+    // Claims as this record's ADD wrote them: compared by value, nothing needs reading first.
+    const asWritten = await this.client.txn(
+      [attachment, ...record.ips.map((e, i): Compare => ({ key: keys[i]!, target: "VALUE", result: "EQUAL", value: this.claimText(record, e) }))],
+      [{ deleteKey: kv.key }, ...keys.map((key) => ({ deleteKey: key }))],
+    );
+    if (asWritten.succeeded) return true;
+    // Otherwise (a claim missing, or not this record's): delete the record and only the claims it owns.
     const claims = await this.multiGet(keys);
     const owned = claims.filter((c): c is KeyValue => c !== undefined && this.owns(this.parseClaim(c), record));
     const r = await this.client.txn(
-      [{ key: kv.key, target: "MOD", result: "EQUAL", modRevision: kv.modRevision }, ...owned.map((c): Compare => ({ key: c.key, target: "MOD", result: "EQUAL", modRevision: c.modRevision }))],
+      [attachment, ...owned.map((c): Compare => ({ key: c.key, target: "MOD", result: "EQUAL", modRevision: c.modRevision }))],
       [{ deleteKey: kv.key }, ...owned.map((c) => ({ deleteKey: c.key }))],
     );
     return r.succeeded;
@@ -356,11 +364,12 @@ export class EtcdStore implements IpamStore {
     return claim.node === record.node && claim.containerID === record.containerID && claim.ifname === record.ifname;
   }
 
-  private claimOf(record: StoredAttachment, a: Allocation): StoredClaim {
-    return {
+  /** The claim of one address of `record`, as text: the same record always gives the same bytes. */
+  private claimText(record: StoredAttachment, entry: { pool: string; address: string }): string {
+    const claim: StoredClaim = {
       v: 1,
-      address: formatIP(a.ip),
-      pool: a.pool.name,
+      address: entry.address,
+      pool: entry.pool,
       node: record.node,
       containerID: record.containerID,
       ifname: record.ifname,
@@ -368,6 +377,7 @@ export class EtcdStore implements IpamStore {
       pod: record.pod,
       created: record.created,
     };
+    return JSON.stringify(claim);
   }
 
   /** Several keys in one round trip (a transaction without compares). */
@@ -455,6 +465,6 @@ function definitionMismatch(pool: Pool, ours: string, theirs: string): CniError 
   );
 }
 
-function uniquePools(allocs: Allocation[]): Pool[] {
-  return [...new Map(allocs.map((a) => [a.pool.name, a.pool])).values()];
+function uniqueByName(pools: Pool[]): Pool[] {
+  return [...new Map(pools.map((p) => [p.name, p])).values()];
 }
