@@ -6,7 +6,7 @@
 //   const tmp = new TempDirs();
 //   afterEach(() => tmp.cleanup());
 //   const dir = await tmp.make("ipam-");
-import { chmod, mkdir, mkdtemp, rm } from "node:fs/promises";
+import { chmod, chown, mkdir, mkdtemp, rm, symlink } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -39,4 +39,22 @@ export class TempDirs {
     const dirs = this.dirs.splice(0);
     await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
   }
+}
+
+/** uid and gid of "nobody": another user, for tests of what the plugins refuse. */
+export const NOBODY = 65534;
+
+/**
+ * root/foreign (owned by nobody) holding a link to root/real (0700, ours):
+ * a path through `via` (foreign/link) leads into `real`, by a directory
+ * another user could change.
+ */
+export async function foreignDetour(tmp: TempDirs): Promise<{ real: string; foreign: string; via: string }> {
+  const root = await tmp.make("spiderpool-trust-");
+  const real = await makePrivateDir(join(root, "real"));
+  const foreign = join(root, "foreign");
+  await mkdir(foreign, { mode: 0o755 });
+  await chown(foreign, NOBODY, NOBODY);
+  await symlink(real, join(foreign, "link"));
+  return { real, foreign, via: join(foreign, "link") };
 }

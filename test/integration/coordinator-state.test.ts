@@ -4,15 +4,14 @@
 // followed through a link, records never read through a link or blocking on
 // a FIFO. lib/coordinator/state.ts driven for real under Bun.
 import { spawnSync } from "node:child_process";
-import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { BUN } from "../fixtures/net/scaffold";
 import { REPO_ROOT } from "./ipam-harness";
-import { TempDirs } from "../helpers/tmp";
+import { foreignDetour, NOBODY, TempDirs } from "../helpers/tmp";
 
 const PROBE = join(REPO_ROOT, "test", "fixtures", "coordinator", "state-probe.ts");
-const NOBODY = 65534;
 const tmp = new TempDirs();
 afterEach(() => tmp.cleanup());
 
@@ -43,14 +42,8 @@ describe("coordinator.stateDir", () => {
   });
 
   it("below a directory another user owns is refused with code 7 naming it; nothing is created", async () => {
-    const root = await tmp.make("spiderpool-state-");
-    const real = join(root, "real");
-    mkdirSync(real, { mode: 0o700 });
-    const foreign = join(root, "foreign");
-    mkdirSync(foreign, { mode: 0o755 });
-    chownSync(foreign, NOBODY, NOBODY);
-    symlinkSync(real, join(foreign, "link"));
-    const stateDir = join(foreign, "link", "state");
+    const { real, foreign, via } = await foreignDetour(tmp);
+    const stateDir = join(via, "state");
     for (const op of ["write", "read", "remove"] as const) {
       const r = refused(state(op, stateDir));
       expect(r.code).toBe(7);

@@ -1,9 +1,38 @@
-// Reads everything the etcd store wrote under a prefix and checks that it is
-// consistent: every claimed address is held by exactly one attachment that
+// Support for the etcd store's tests. checkEtcdStore reads everything the
+// etcd store wrote under a prefix and checks that it is consistent: every claimed address is held by exactly one attachment that
 // lists it, and every attachment's addresses are claimed by it. Returns the
 // attachments as "node/containerID/ifname", sorted.
-import { expect } from "vitest";
-import type { EtcdCluster } from "../helpers/etcd";
+import { afterAll, beforeAll, expect } from "vitest";
+import { etcdAvailable, startEtcdCluster, type EtcdCluster } from "../helpers/etcd";
+import { TempDirs } from "../helpers/tmp";
+import { requireBuiltIpam } from "./ipam-harness";
+
+/**
+ * The hooks of an etcd store test file: the built binary required, one
+ * 3-member cluster for the file (when etcd is installed; under CI=true its
+ * absence fails), its temp dirs, all removed after the file.
+ */
+export function useEtcdCluster(): { available: boolean; tmp: TempDirs; readonly cluster: EtcdCluster } {
+  const available = etcdAvailable();
+  const tmp = new TempDirs();
+  let cluster: EtcdCluster | undefined;
+  beforeAll(async () => {
+    requireBuiltIpam();
+    if (available) cluster = await startEtcdCluster({ members: 3 });
+  }, 60_000);
+  afterAll(async () => {
+    await cluster?.close();
+    await tmp.cleanup();
+  });
+  return {
+    available,
+    tmp,
+    get cluster() {
+      if (!cluster) throw new Error("the etcd cluster is not running (etcd missing, or used outside a test)");
+      return cluster;
+    },
+  };
+}
 
 interface Claim {
   node: string;

@@ -1,26 +1,15 @@
 // The etcd store against real etcd members (3 on loopback): pools shared by
 // several nodes, simulated by sandboxes with their own nodeName and dataDir.
-// Each test works under a prefix of its own in one cluster.
+// Each test works under a prefix of its own in one etcd.cluster.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cniError, cniOk, describeRun, type CniOutput } from "../helpers/cni";
-import { etcdAvailable, startEtcdCluster, type EtcdCluster } from "../helpers/etcd";
-import { TempDirs } from "../helpers/tmp";
-import { addressesOf, IpamSandbox, poolYaml, requireBuiltIpam } from "./ipam-harness";
-import { checkEtcdStore } from "./etcd-store-check";
+import { startEtcdCluster, type EtcdCluster } from "../helpers/etcd";
+import { addressesOf, IpamSandbox, poolYaml } from "./ipam-harness";
+import { checkEtcdStore, useEtcdCluster } from "./etcd-store-check";
 
-const available = etcdAvailable();
-const tmp = new TempDirs();
-let cluster: EtcdCluster;
+const etcd = useEtcdCluster();
+const { available, tmp } = etcd;
 let prefixCount = 0;
-
-beforeAll(async () => {
-  requireBuiltIpam();
-  if (available) cluster = await startEtcdCluster({ members: 3 });
-}, 60_000);
-afterAll(async () => {
-  await cluster?.close();
-  await tmp.cleanup();
-});
 
 const SHARED = { subnet: "10.250.0.0/24", ips: ["10.250.0.10-10.250.0.20"], gateway: "10.250.0.1", default: true };
 
@@ -35,7 +24,7 @@ class Node {
   static async make(name: string, prefix: string, pools: Record<string, Record<string, unknown>> = { "shared-v4": SHARED }, store: Record<string, unknown> = {}): Promise<Node> {
     const box = await IpamSandbox.create(tmp, { seed: false });
     for (const [pool, spec] of Object.entries(pools)) await box.writePoolFile(`${pool}.yaml`, poolYaml(pool, spec));
-    return new Node(box, name, { type: "etcd", endpoints: cluster.endpoints, prefix, timeoutMs: 8000, ...store });
+    return new Node(box, name, { type: "etcd", endpoints: etcd.cluster.endpoints, prefix, timeoutMs: 8000, ...store });
   }
 
   private opts(extra: { timeoutMs?: number; top?: Record<string, unknown> } = {}) {
@@ -73,10 +62,10 @@ describe.skipIf(!available)("etcd store: one address, one holder, across nodes",
     expect(addressesOf(cniOk(await a.add("pod-a")))).toEqual(addressesOf(ra));
     cniOk(await a.check("pod-a", ra));
     expect(cniError(await b.check("pod-a", ra)).code).toBe(110); // node b holds no pod-a
-    await checkEtcdStore(cluster, prefix, { attachments: 2 });
+    await checkEtcdStore(etcd.cluster, prefix, { attachments: 2 });
     expect((await a.del("pod-a")).code).toBe(0);
     expect((await a.del("pod-a")).code).toBe(0); // idempotent
-    await checkEtcdStore(cluster, prefix, { attachments: 1 });
+    await checkEtcdStore(etcd.cluster, prefix, { attachments: 1 });
     expect(await a.box.claims()).toEqual([]); // nothing in the local store
   });
 
@@ -84,19 +73,19 @@ describe.skipIf(!available)("etcd store: one address, one holder, across nodes",
     const prefix = newPrefix();
     const nodes = await Promise.all(["n1", "n2", "n3"].map((n) => Node.make(n, prefix)));
     const outs = new Map<string, CniOutput>();
-    const victim = (await cluster.leader() + 1) % 3; // a follower: the leader is stopped in another test
+    const victim = (await etcd.cluster.leader() + 1) % 3; // a follower: the leader is stopped in another test
     const adds = nodes.flatMap((node) => Array.from({ length: 6 }, (_, i) => `${node.name}-c${i}`).map(async (id) => outs.set(id, await node.add(id))));
-    await Promise.all([...adds, cluster.kill(victim)]);
+    await Promise.all([...adds, etcd.cluster.kill(victim)]);
     const got = assignments(outs);
     const refused = [...outs.values()].filter((o) => o.code !== 0);
     expect(got.size, [...outs.values()].filter((o) => o.code !== 0 && cniError(o).code !== 101).map(describeRun).join("\n")).toBe(11);
     expect(refused.every((o) => cniError(o).code === 101)).toBe(true);
     const all = [...got.values()].flat();
     expect(new Set(all).size).toBe(11);
-    await checkEtcdStore(cluster, prefix, { attachments: 11 });
+    await checkEtcdStore(etcd.cluster, prefix, { attachments: 11 });
     for (const node of nodes) for (const id of got.keys()) if (id.startsWith(`${node.name}-`)) expect((await node.del(id)).code).toBe(0);
-    await checkEtcdStore(cluster, prefix, { attachments: 0 });
-    await cluster.restart(victim);
+    await checkEtcdStore(etcd.cluster, prefix, { attachments: 0 });
+    await etcd.cluster.restart(victim);
     // The pool serves all 11 again.
     for (let i = 0; i < 11; i++) cniOk(await nodes[i % 3]!.add(`again-${i}`));
     expect(cniError(await nodes[0]!.add("one-too-many")).code).toBe(101);
@@ -105,8 +94,8 @@ describe.skipIf(!available)("etcd store: one address, one holder, across nodes",
   it("the leader SIGSTOPped: ADDs still succeed once the others elect a new leader, with no address twice", async () => {
     const prefix = newPrefix();
     const nodes = await Promise.all(["s1", "s2"].map((n) => Node.make(n, prefix)));
-    const leader = await cluster.leader();
-    await cluster.stop(leader);
+    const leader = await etcd.cluster.leader();
+    await etcd.cluster.stop(leader);
     try {
       const outs = new Map<string, CniOutput>();
       await Promise.all(nodes.flatMap((node) => [0, 1, 2].map(async (i) => outs.set(`${node.name}-${i}`, await node.add(`${node.name}-${i}`)))));
@@ -114,10 +103,10 @@ describe.skipIf(!available)("etcd store: one address, one holder, across nodes",
       expect(got.size, [...outs.values()].map(describeRun).join("\n")).toBe(6);
       expect(new Set([...got.values()].flat()).size).toBe(6);
     } finally {
-      cluster.cont(leader);
+      etcd.cluster.cont(leader);
     }
-    await cluster.waitHealthy();
-    await checkEtcdStore(cluster, prefix, { attachments: 6 });
+    await etcd.cluster.waitHealthy();
+    await checkEtcdStore(etcd.cluster, prefix, { attachments: 6 });
   }, 120_000);
 
   it("a DEL still on its way to etcd when a retried ADD answers cannot free that ADD's address", async () => {
@@ -127,16 +116,16 @@ describe.skipIf(!available)("etcd store: one address, one holder, across nodes",
     const b64 = (text: string) => Buffer.from(text).toString("base64");
     const hex = (ip: string) => ip.split(".").map((o) => Number(o).toString(16).padStart(2, "0")).join("");
     const keys = [`${prefix}/attachments/late/pod/eth0`, `${prefix}/ips/v4/${hex(first[0]!)}`];
-    const revisions = await Promise.all(keys.map(async (key) => (await cluster.request("/v3/kv/range", { key: b64(key) })).kvs[0].mod_revision as string));
+    const revisions = await Promise.all(keys.map(async (key) => (await etcd.cluster.request("/v3/kv/range", { key: b64(key) })).kvs[0].mod_revision as string));
     // What a DEL whose process was killed (or gave up) after sending asks etcd to do, arriving late.
     const lateDel = {
       compare: keys.map((key, i) => ({ key: b64(key), target: "MOD", result: "EQUAL", mod_revision: revisions[i] })),
       success: keys.map((key) => ({ request_delete_range: { key: b64(key) } })),
     };
     expect(addressesOf(cniOk(await node.add("pod")))).toEqual(first); // the runtime's retried ADD
-    const applied = await cluster.request("/v3/kv/txn", lateDel);
+    const applied = await etcd.cluster.request("/v3/kv/txn", lateDel);
     expect(applied.succeeded ?? false).toBe(false);
-    await checkEtcdStore(cluster, prefix, { attachments: 1, claims: 1 });
+    await checkEtcdStore(etcd.cluster, prefix, { attachments: 1, claims: 1 });
   });
 
   it("dual-stack is all or nothing: an exhausted IPv6 pool leaves no IPv4 claim behind", async () => {
@@ -151,7 +140,7 @@ describe.skipIf(!available)("etcd store: one address, one holder, across nodes",
     expect(first[0]).toMatch(/^10\.252\.0\.(1\d|20)$/);
     expect(first[1]).toBe("fd00:252::10");
     expect(cniError(await b.add("second")).code).toBe(101);
-    await checkEtcdStore(cluster, prefix, { attachments: 1, claims: 2 });
+    await checkEtcdStore(etcd.cluster, prefix, { attachments: 1, claims: 2 });
   });
 
   it("GC on a node releases only that node's attachments the runtime no longer lists", async () => {
@@ -161,7 +150,7 @@ describe.skipIf(!available)("etcd store: one address, one holder, across nodes",
     for (const id of ["keep", "drop"]) cniOk(await a.add(id));
     cniOk(await b.add("other"));
     expect((await a.gc([{ containerID: "keep", ifname: "eth0" }])).code).toBe(0);
-    const left = await checkEtcdStore(cluster, prefix, { attachments: 2 });
+    const left = await checkEtcdStore(etcd.cluster, prefix, { attachments: 2 });
     expect(left.sort()).toEqual(["gc-a/keep/eth0", "gc-b/other/eth0"]);
     expect((await a.status()).code).toBe(0);
   });
@@ -175,7 +164,7 @@ describe.skipIf(!available)("etcd store: one address, one holder, across nodes",
     expect(err.code).toBe(7);
     expect(err.msg).toContain("pool shared-v4 differs between nodes");
     expect(err.msg).toMatch(/fingerprint [0-9a-f]{16}.*has [0-9a-f]{16}/);
-    await checkEtcdStore(cluster, prefix, { attachments: 1 });
+    await checkEtcdStore(etcd.cluster, prefix, { attachments: 1 });
   });
 
   it("release --node frees everything a node held; pools shows cluster-wide and per-node counts", async () => {
@@ -192,7 +181,7 @@ describe.skipIf(!available)("etcd store: one address, one holder, across nodes",
     const out = await b.box.cli(["release", "--node", "gone", "--config", conf]);
     expect(out.code, describeRun(out)).toBe(0);
     expect(out.stdout).toContain("released x/eth0");
-    expect(await checkEtcdStore(cluster, prefix, { attachments: 1 })).toEqual(["stays/z/eth0"]);
+    expect(await checkEtcdStore(etcd.cluster, prefix, { attachments: 1 })).toEqual(["stays/z/eth0"]);
   });
 
   it("node-pinned pools go to etcd too when it is configured", async () => {
@@ -200,7 +189,7 @@ describe.skipIf(!available)("etcd store: one address, one holder, across nodes",
     const a = await Node.make("pin-a", prefix, { "pinned-v4": { ...SHARED, nodeName: ["pin-a"] } });
     cniOk(await a.add("pod"));
     expect(await a.box.claims()).toEqual([]);
-    await checkEtcdStore(cluster, prefix, { attachments: 1, claims: 1 });
+    await checkEtcdStore(etcd.cluster, prefix, { attachments: 1, claims: 1 });
   });
 
   it("etcd out of reach: code 11 within timeoutMs after trying every endpoint, STATUS 50, nothing allocated anywhere", async () => {
@@ -212,7 +201,7 @@ describe.skipIf(!available)("etcd store: one address, one holder, across nodes",
     expect(err.msg).toContain("http://127.0.0.1:2");
     expect(cniError(await a.status()).code).toBe(50);
     expect(await a.box.claims()).toEqual([]);
-    await checkEtcdStore(cluster, prefix, { attachments: 0 });
+    await checkEtcdStore(etcd.cluster, prefix, { attachments: 0 });
   });
 });
 

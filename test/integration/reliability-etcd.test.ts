@@ -4,26 +4,14 @@
 // may be handed to a container while another container is known to hold it;
 // afterwards the store must be consistent, and once every container had its
 // DEL (as a runtime sends after a failed or killed ADD), nothing may be left.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { type CniOutput } from "../helpers/cni";
-import { etcdAvailable, startEtcdCluster, type EtcdCluster } from "../helpers/etcd";
-import { TempDirs } from "../helpers/tmp";
 import { below, rng } from "../unit/helpers/rng";
-import { checkEtcdStore } from "./etcd-store-check";
-import { addressesOf, IpamSandbox, poolYaml, requireBuiltIpam } from "./ipam-harness";
+import { checkEtcdStore, useEtcdCluster } from "./etcd-store-check";
+import { addressesOf, IpamSandbox, poolYaml } from "./ipam-harness";
 
-const available = etcdAvailable();
-const tmp = new TempDirs();
-let cluster: EtcdCluster;
-
-beforeAll(async () => {
-  requireBuiltIpam();
-  if (available) cluster = await startEtcdCluster({ members: 3 });
-}, 60_000);
-afterAll(async () => {
-  await cluster?.close();
-  await tmp.cleanup();
-});
+const etcd = useEtcdCluster();
+const { available, tmp } = etcd;
 
 const OPERATIONS = 2000;
 const WORKERS = 6;
@@ -33,7 +21,7 @@ const POOL = { subnet: "10.253.0.0/24", ips: ["10.253.0.10-10.253.0.41"], defaul
 describe.skipIf(!available)("etcd store under plugin SIGKILLs", () => {
   it(`${OPERATIONS} operations, a quarter killed at random: no address doubled, none leaked`, async () => {
     const prefix = `/crash-${process.pid}`;
-    const store = { type: "etcd", endpoints: cluster.endpoints, prefix, timeoutMs: 10_000 };
+    const store = { type: "etcd", endpoints: etcd.cluster.endpoints, prefix, timeoutMs: 10_000 };
     const nodes = await Promise.all(
       ["k1", "k2", "k3"].map(async (name) => {
         const box = await IpamSandbox.create(tmp, { seed: false });
@@ -94,8 +82,8 @@ describe.skipIf(!available)("etcd store under plugin SIGKILLs", () => {
     expect(tally.other).toEqual([]);
     expect(tally.killed).toBeGreaterThan(OPERATIONS / 8);
     expect(tally.exhausted).toBeGreaterThan(0); // the pool really ran out at times
-    await checkEtcdStore(cluster, prefix);
+    await checkEtcdStore(etcd.cluster, prefix);
     for (const c of containers) expect((await c.node.box.del(c.id, { node: c.node.name, ipam: { store } })).code).toBe(0);
-    await checkEtcdStore(cluster, prefix, { attachments: 0, claims: 0 });
+    await checkEtcdStore(etcd.cluster, prefix, { attachments: 0, claims: 0 });
   }, 600_000);
 });

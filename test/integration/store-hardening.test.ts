@@ -3,11 +3,12 @@
 // for the lock with claims pre-staged, FIFOs where store files belong, and
 // symbolic links on the way to or inside dataDir.
 import { execFileSync, type ChildProcess } from "node:child_process";
-import { existsSync, lchownSync, mkdirSync, readdirSync, chmodSync, chownSync, rmSync, statSync, symlinkSync, unlinkSync } from "node:fs";
+import { existsSync, lchownSync, mkdirSync, readdirSync, chmodSync, rmSync, statSync, symlinkSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { startLockHolder } from "../fixtures/net/scaffold";
 import { cniError, cniOk, describeRun, type CniOutput } from "../helpers/cni";
+import { foreignDetour, NOBODY } from "../helpers/tmp";
 import { IpamSandbox, addressesOf, useIpamSandbox } from "./ipam-harness";
 
 let box: IpamSandbox;
@@ -180,17 +181,9 @@ describe("a FIFO where a store file belongs", () => {
 });
 
 describe("symbolic links", () => {
-  const NOBODY = 65534;
-
   it("a dataDir below a directory another user owns is refused with code 7 naming it; nothing is created", async () => {
-    const root = await tmp.make("spiderpool-trust-");
-    const real = join(root, "real");
-    mkdirSync(real, { mode: 0o700 });
-    const foreign = join(root, "foreign");
-    mkdirSync(foreign, { mode: 0o755 });
-    chownSync(foreign, NOBODY, NOBODY);
-    symlinkSync(real, join(foreign, "link"));
-    const out = await box.add("pod-a", { ipam: { dataDir: join(foreign, "link", "data") } });
+    const { real, foreign, via } = await foreignDetour(tmp);
+    const out = await box.add("pod-a", { ipam: { dataDir: join(via, "data") } });
     expect(cniError(out).code).toBe(7);
     expect(cniError(out).msg).toContain(`${foreign} on its path is owned by uid ${NOBODY}`);
     expect(readdirSync(real)).toEqual([]);

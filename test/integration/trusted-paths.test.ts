@@ -3,33 +3,21 @@
 // sticky bit) is refused, so no one else can move the pools read or the
 // metrics written elsewhere. A FIFO or link in the metrics file's place is
 // replaced, never written through, and never hangs the call.
-import { chownSync, existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { execFileSync } from "node:child_process";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { cniError, cniOk, describeRun } from "../helpers/cni";
+import { foreignDetour, NOBODY } from "../helpers/tmp";
 import { IpamSandbox, SEED_POOLS_FILE, useIpamSandbox } from "./ipam-harness";
 
 let box: IpamSandbox;
 const tmp = useIpamSandbox((b) => (box = b));
 
-const NOBODY = 65534;
-
-/** root/foreign (owned by nobody) holding a link to root/real (0700, ours): the path foreign/link/<...> leads into real. */
-async function foreignDetour(): Promise<{ real: string; foreign: string; via: string }> {
-  const root = await tmp.make("spiderpool-trust-");
-  const real = join(root, "real");
-  mkdirSync(real, { mode: 0o700 });
-  const foreign = join(root, "foreign");
-  mkdirSync(foreign, { mode: 0o755 });
-  chownSync(foreign, NOBODY, NOBODY);
-  symlinkSync(real, join(foreign, "link"));
-  return { real, foreign, via: join(foreign, "link") };
-}
 
 describe("poolDir", () => {
   it("below a directory another user owns is refused with code 7 naming it", async () => {
-    const { real, foreign, via } = await foreignDetour();
+    const { real, foreign, via } = await foreignDetour(tmp);
     mkdirSync(join(real, "pools"), { mode: 0o700 });
     writeFileSync(join(real, "pools", "seed.yaml"), readFileSync(SEED_POOLS_FILE), { mode: 0o600 });
     for (const out of [await box.add("pod-a", { ipam: { poolDir: join(via, "pools") } }), await box.status({ ipam: { poolDir: join(via, "pools") } })]) {
@@ -44,7 +32,7 @@ describe("poolDir", () => {
 
 describe("metricsFile", () => {
   it("below a directory another user owns is not written (a warning; the ADD itself succeeds)", async () => {
-    const { real, foreign, via } = await foreignDetour();
+    const { real, foreign, via } = await foreignDetour(tmp);
     const out = await box.add("pod-a", { ipam: { metricsFile: join(via, "ipam.prom") } });
     cniOk(out);
     expect(out.stderr).toContain(`metricsFile ${join(via, "ipam.prom")} not refreshed: metricsFile ${join(via, "ipam.prom")} is not safe to use: ${foreign} on its path is owned by uid ${NOBODY}`);

@@ -10,18 +10,8 @@ import {
   parseCidr,
   parseIP,
 } from "../../lib/ip/address";
+import { rng } from "./helpers/rng";
 
-/** Deterministic 32-bit PRNG (mulberry32) so a failure reproduces. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (t ^ (t >>> 14)) >>> 0;
-  };
-}
 
 describe("parseIP / formatIP", () => {
   it.each([
