@@ -110,3 +110,20 @@ export function heldNotices(scan: StoreScan): string[] {
         `free with \`spiderpool-ipam release --container-id ${record.containerID}\` once no pod uses it`,
     );
 }
+
+/** A scan that found nothing yet (of a store under `root`). */
+export function emptyScan(root: string): StoreScan {
+  return {
+    root,
+    records: new Map(),
+    damagedRecords: new Map(),
+    claims: new Map(),
+    damagedClaims: new Map(),
+    unexpected: [],
+    strays: [],
+    emptyDirs: [],
+    loose: [],
+    foreign: [],
+    setAside: 0,
+  };
+}

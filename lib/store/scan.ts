@@ -6,7 +6,7 @@ import { fileKind, isLossyName, isMissing, listDirIfExists, lstatPath, O_NOFOLLO
 import { joinPath as join } from "../sys/path";
 import { isAbandoned } from "../sys/atomic";
 import { TEMP_PREFIX, type StoreLayout } from "./layout";
-import { keyOf, type StoreScan } from "./problems";
+import { emptyScan, keyOf, type StoreScan } from "./problems";
 import { canonicalAddress, parseClaim, StoreDamage } from "./records";
 import { readAttachmentAt } from "./store";
 
@@ -27,19 +27,7 @@ function lstatIfExists(path: string): FileStat | undefined {
 
 /** Reads the whole store (the caller holds the store lock). */
 export function scanStore(l: StoreLayout, uid = process.getuid?.()): StoreScan {
-  const scan: StoreScan = {
-    root: l.root,
-    records: new Map(),
-    damagedRecords: new Map(),
-    claims: new Map(),
-    damagedClaims: new Map(),
-    unexpected: [],
-    strays: [],
-    emptyDirs: [],
-    loose: [],
-    foreign: [],
-    setAside: 0,
-  };
+  const scan = emptyScan(l.root);
   const noteMode = (file: string, st: FileStat) => {
     const want = st.isDirectory() ? 0o700 : 0o600;
     if (st.mode & 0o077) scan.loose.push({ file, mode: st.mode & 0o777, want });

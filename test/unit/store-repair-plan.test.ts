@@ -5,7 +5,7 @@ import { parseIP } from "../../lib/ip/address";
 import { storeLayout } from "../../lib/store/layout";
 import type { AttachmentRecord, ClaimRecord } from "../../lib/store/records";
 import { planRepair } from "../../lib/store/repair";
-import { keyOf, problemsOf, type StoreScan } from "../../lib/store/problems";
+import { emptyScan, keyOf, problemsOf, type StoreScan } from "../../lib/store/problems";
 
 const l = storeLayout("/data");
 const created = "2025-01-01T00:00:00.000Z";
@@ -22,17 +22,9 @@ const claimOf = (r: AttachmentRecord, pool = "p4"): ClaimRecord => ({ containerI
 
 function scanOf(records: AttachmentRecord[], claims: [string, ClaimRecord][], extra: Partial<StoreScan> = {}): StoreScan {
   return {
-    root: l.root,
+    ...emptyScan(l.root),
     records: new Map(records.map((r) => [keyOf(r), { record: r, file: `${l.attachments}/${r.containerID}/${r.ifname}` }])),
-    damagedRecords: new Map(),
     claims: new Map(claims.map(([address, claim]) => [address, { claim, file: `${l.claims}/${address}` }])),
-    damagedClaims: new Map(),
-    unexpected: [],
-    strays: [],
-    emptyDirs: [],
-    loose: [],
-    foreign: [],
-    setAside: 0,
     ...extra,
   };
 }
