@@ -9,7 +9,7 @@
 // link, records opened without following links or blocking on a FIFO.
 import { CniError, ErrorCode } from "../cni/errors";
 import { checkPrivateDir, checkTrustedPath } from "../ipam/private-dir";
-import { entryExists, fileKind, isMissing, listDirIfExists, lstatPath, makeDirIfMissing, makeDirs, O_NOFOLLOW, readTextIfExists, removeDir, unlinkQuietly } from "../sys/fs";
+import { entryExists, fileKind, listDirIfExists, lstatIfExists, makeDirIfMissing, makeDirs, O_NOFOLLOW, readTextIfExists, removeDir, unlinkQuietly } from "../sys/fs";
 import { joinPath as join } from "../sys/path";
 import { writeFileAtomic } from "../sys/atomic";
 import { safeName } from "../store/layout";
@@ -41,16 +41,10 @@ function stateDirReady(stateDir: string, create: boolean): boolean {
 /** The container's directory, or undefined when missing; code 5 naming it when something else (a link) is in its place. */
 function containerDir(stateDir: string, containerID: string): string | undefined {
   const dir = dirOf(stateDir, containerID);
-  let kind: string;
-  try {
-    const st = lstatPath(dir);
-    if (st.isDirectory()) return dir;
-    kind = fileKind(st.mode);
-  } catch (e) {
-    if (isMissing(e)) return undefined;
-    throw e;
-  }
-  throw new CniError(ErrorCode.IoFailure, `${dir} is a ${kind}, not a directory; refusing to use it (the plugin never writes one there: remove it)`);
+  const st = lstatIfExists(dir);
+  if (!st) return undefined;
+  if (st.isDirectory()) return dir;
+  throw new CniError(ErrorCode.IoFailure, `${dir} is a ${fileKind(st.mode)}, not a directory; refusing to use it (the plugin never writes one there: remove it)`);
 }
 
 export function writeState(stateDir: string, state: SideChannelState): void {

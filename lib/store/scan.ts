@@ -2,7 +2,7 @@
 // its directories; problems.ts cross-checks what it found. Nothing here writes.
 import { isValidContainerId } from "../cni/env";
 import { CniError } from "../cni/errors";
-import { fileKind, isLossyName, isMissing, listDirIfExists, lstatPath, O_NOFOLLOW, readTextIfExists, type FileStat } from "../sys/fs";
+import { fileKind, isLossyName, listDirIfExists, lstatIfExists, O_NOFOLLOW, readTextIfExists, type FileStat } from "../sys/fs";
 import { joinPath as join } from "../sys/path";
 import { isAbandoned } from "../sys/atomic";
 import { TEMP_PREFIX, type StoreLayout } from "./layout";
@@ -15,15 +15,6 @@ const reasonOf = (e: unknown) => (e instanceof StoreDamage ? e.reason : e instan
 
 /** A directory's names, sorted; none when it is not there (or not a directory: reported by its own check). */
 const namesIn = (dir: string): string[] => (listDirIfExists(dir, O_NOFOLLOW) ?? []).sort();
-
-function lstatIfExists(path: string): FileStat | undefined {
-  try {
-    return lstatPath(path);
-  } catch (e) {
-    if (isMissing(e)) return undefined;
-    throw e;
-  }
-}
 
 /** Reads the whole store (the caller holds the store lock). */
 export function scanStore(l: StoreLayout, uid = process.getuid?.()): StoreScan {

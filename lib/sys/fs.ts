@@ -300,6 +300,16 @@ export function lstatPath(path: string): FileStat {
   return decodeStatx();
 }
 
+/** lstat(2), or undefined when nothing is there. */
+export function lstatIfExists(path: string): FileStat | undefined {
+  try {
+    return lstatPath(path);
+  } catch (e) {
+    if (isMissing(e)) return undefined;
+    throw e;
+  }
+}
+
 export function fstatFile(fd: number): FileStat {
   sysStatx(fd, "", AT_EMPTY_PATH, STATX_BASIC_STATS, statBuffer);
   return decodeStatx();

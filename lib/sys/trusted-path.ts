@@ -16,7 +16,7 @@
 // The last component is the caller's to check (a private directory of its
 // own, say); a component that does not exist yet ends the walk (the caller
 // creates it, below a directory that passed).
-import { fileKind, isMissing, lstatPath, readLink, type FileStat } from "./fs";
+import { fileKind, lstatIfExists, lstatPath, readLink, type FileStat } from "./fs";
 import { dirName, joinPath } from "./path";
 
 export interface UntrustedComponent {
@@ -51,13 +51,8 @@ export function untrustedComponent(path: string, uid = process.getuid?.() ?? 0):
       continue;
     }
     const here = joinPath(reached, name);
-    let st;
-    try {
-      st = lstatPath(here);
-    } catch (e) {
-      if (isMissing(e)) return undefined;
-      throw e;
-    }
+    const st = lstatIfExists(here);
+    if (!st) return undefined;
     if (!trustedOwner(st.uid)) return { path: here, why: `owned by uid ${st.uid}, neither root nor this user` };
     if (st.isSymbolicLink()) {
       if (++links > MAX_LINKS) return { path: here, why: "too many levels of symbolic links" };
