@@ -20,7 +20,7 @@
 // link is followed below dataDir; dataDir's own path is checked from "/"
 // (lib/sys/trusted-path.ts).
 import {
-  entryExists, exists, fileKind, isLossyName, isMissing, listDir, listDirIfExists, lstatPath, makeDirIfMissing, makeDirs, O_NOFOLLOW, overwriteStart, readTextIfExists,
+  entryExists, exists, fileKind, isLossyName, isMissing, listDir, listDirIfExists, lstatIfExists, lstatPath, makeDirIfMissing, makeDirs, O_NOFOLLOW, overwriteStart, readTextIfExists,
   removeDir, unlinkPath, unlinkQuietly,
 } from "../sys/fs";
 import { joinPath as join } from "../sys/path";
@@ -154,15 +154,6 @@ export class AllocationStore {
     return exists(this.unlocked.attachmentFile(containerID, ifname));
   }
 
-  /** The attachment as read without the lock (undefined when missing or unreadable): to plan, not to decide. */
-  peekAttachment(containerID: string, ifname: string): AttachmentRecord | undefined {
-    try {
-      return this.unlocked.attachment(containerID, ifname);
-    } catch {
-      return undefined;
-    }
-  }
-
   /** Removes a container's directory if it is empty (after a failed ADD that pre-staged into it). */
   removeEmptyContainerDir(containerID: string): void {
     try {
@@ -205,17 +196,16 @@ export class StoreTx {
    */
   checkContainerDir(containerID: string): string {
     const dir = this.containerDir(containerID);
-    let kind: string | undefined;
+    let st;
     try {
-      const st = lstatPath(dir);
-      if (!st.isDirectory()) kind = fileKind(st.mode);
+      st = lstatIfExists(dir);
     } catch (e) {
-      if (!isMissing(e)) throw storeIo(e, `inspect ${dir}`);
+      throw storeIo(e, `inspect ${dir}`);
     }
-    if (kind !== undefined) {
+    if (st && !st.isDirectory()) {
       throw new CniError(
         ErrorCode.IoFailure,
-        `store: ${dir} is a ${kind}, not a directory; refusing to use it (it is not what the plugin writes: ` +
+        `store: ${dir} is a ${fileKind(st.mode)}, not a directory; refusing to use it (it is not what the plugin writes: ` +
           "`spiderpool-ipam store check` lists it, `spiderpool-ipam store repair` sets it aside)",
       );
     }
