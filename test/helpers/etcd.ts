@@ -18,6 +18,7 @@ import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { closeSync, existsSync, openSync, readFileSync, rmSync } from "node:fs";
 import { readFile, rm } from "node:fs/promises";
 import { createServer, type AddressInfo, type Server } from "node:net";
+import { pollUntil, stopProcess } from "./process";
 import { basename, join } from "node:path";
 import { makeEtcdCerts, type EtcdCertFiles } from "./etcd-certs";
 import { httpRequest, type HttpRequestOptions, type TlsMaterial } from "./http-request";
@@ -27,7 +28,6 @@ const ETCD = "etcd";
 // Kills a member when the test process dies without running its exit handlers (SIGKILL, a vitest timeout).
 const SETPRIV = "/usr/bin/setpriv";
 const DEFAULT_READY_TIMEOUT_MS = 30_000;
-const POLL_INTERVAL_MS = 50;
 
 /**
  * True when etcd and openssl can be run. Under CI=true their absence throws
@@ -124,7 +124,6 @@ function installExitHook(): void {
 
 const b64 = (text: string | Buffer) => Buffer.from(text).toString("base64");
 const unb64 = (text: string | undefined) => Buffer.from(text ?? "", "base64").toString("utf8");
-const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** The end of the key range holding every key that starts with `prefix` (clientv3's GetPrefixRangeEnd). */
 function prefixRangeEnd(prefix: Buffer): Buffer {
@@ -155,27 +154,6 @@ async function freeLoopbackPorts(count: number): Promise<number[]> {
 async function logTail(file: string, lines = 25): Promise<string> {
   const text = await readFile(file, "utf8").catch(() => "");
   return text.split("\n").slice(-lines).join("\n");
-}
-
-/** The kernel's state letter for a process (R, S, T for stopped, Z for a zombie...), undefined once it is gone. */
-export function processState(pid: number): string | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    return stat.slice(stat.lastIndexOf(")") + 2)[0];
-  } catch {
-    return undefined;
-  }
-}
-
-/** Polls `probe` until it returns a value other than undefined; throws `describe()`'s text after timeoutMs. */
-export async function pollUntil<T>(probe: () => Promise<T | undefined>, timeoutMs: number, describe: () => Promise<string> | string): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`not within ${timeoutMs} ms: ${await describe()}`);
-    await delay(POLL_INTERVAL_MS);
-  }
 }
 
 class MemberExitedError extends Error {}
@@ -375,8 +353,7 @@ export class EtcdCluster {
   /** SIGSTOPs a member and waits until the kernel shows it stopped: it still accepts connections but never answers. */
   async stop(i: number): Promise<void> {
     const member = this.member(i);
-    member.process.kill("SIGSTOP");
-    await pollUntil(async () => (processState(member.pid) === "T" ? true : undefined), 5000, () => `${member.name} not stopped`);
+    await stopProcess(member.pid);
     member.state = "stopped";
   }
 

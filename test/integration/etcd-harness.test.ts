@@ -6,7 +6,8 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { rm } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { etcdAvailable, pollUntil, processState, startEtcdCluster, type EtcdCluster } from "../helpers/etcd";
+import { etcdAvailable, startEtcdCluster, type EtcdCluster } from "../helpers/etcd";
+import { pollUntil, processState } from "../helpers/process";
 import { httpRequest } from "../helpers/http-request";
 import { BUN } from "../fixtures/net/scaffold";
 

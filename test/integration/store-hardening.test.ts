@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { startLockHolder } from "../fixtures/net/scaffold";
 import { cniError, cniOk, describeRun, type CniOutput } from "../helpers/cni";
+import { stopProcess } from "../helpers/process";
 import { foreignDetour, NOBODY } from "../helpers/tmp";
 import { IpamSandbox, addressesOf, useIpamSandbox } from "./ipam-harness";
 
@@ -68,8 +69,8 @@ describe("temp files of live and dead writers", () => {
     const writers = await Promise.all(ids.map(async (id) => writerOf(await prestagedTemp(id))));
     // Stopped, the ADDs stay alive and waiting while the maintenance runs first.
     for (const pid of writers) {
-      process.kill(pid, "SIGSTOP");
       stopped.push(pid);
+      await stopProcess(pid);
     }
     const staged = ids.map(tempsIn);
     await release();
