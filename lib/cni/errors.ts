@@ -30,6 +30,7 @@ export const ErrorCode = {
   NetlinkFailure: 108,
   DelegateFailure: 109,
   AllocationMissing: 110,
+  GatewayUnreachable: 111,
   Internal: 199,
 } as const;
 

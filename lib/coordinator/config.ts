@@ -26,6 +26,16 @@ export interface CoordinatorConfig {
   podDefaultRouteNIC: string;
   /** Give every other interface its own table and "from <its address>" rules. */
   tunePodRoutes: boolean;
+  /** ARP-probe each IPv4 address before it is added (RFC 5227); IPv6 duplicate address detection too. */
+  detectIPConflict: boolean;
+  /** The whole ARP probe window (three probes spread inside it). */
+  conflictProbeMs: number;
+  /** Resolve each family's gateway from the pod before ADD answers. */
+  detectGateway: boolean;
+  /** How long the gateways may take to answer. */
+  gatewayTimeoutMs: number;
+  /** rp_filter in the pod (all and the interface); undefined: the pod's sysctls are left alone. */
+  podRPFilter?: 0 | 1 | 2;
 }
 
 export const DEFAULT_COORDINATOR: CoordinatorConfig = {
@@ -39,9 +49,35 @@ export const DEFAULT_COORDINATOR: CoordinatorConfig = {
   stateDir: "/run/spiderpool/coordinator",
   podDefaultRouteNIC: "eth0",
   tunePodRoutes: true,
+  detectIPConflict: false,
+  conflictProbeMs: 300,
+  detectGateway: false,
+  gatewayTimeoutMs: 2000,
 };
 
-const KEYS = new Set(["enabled", "podVethName", "hostRuleTable", "hostRulePriority", "hostRPFilter", "serviceCIDR", "hijackCIDR", "stateDir", "podDefaultRouteNIC", "tunePodRoutes"]);
+const KEYS = new Set([
+  "enabled",
+  "podVethName",
+  "hostRuleTable",
+  "hostRulePriority",
+  "hostRPFilter",
+  "serviceCIDR",
+  "hijackCIDR",
+  "stateDir",
+  "podDefaultRouteNIC",
+  "tunePodRoutes",
+  "detectIPConflict",
+  "conflictProbeMs",
+  "detectGateway",
+  "gatewayTimeoutMs",
+  "podRPFilter",
+]);
+
+function bool(v: unknown, key: string, fallback: boolean): boolean {
+  if (v === undefined || v === null) return fallback;
+  if (typeof v !== "boolean") throw invalidConfig(`"coordinator.${key}" must be true or false`);
+  return v;
+}
 
 function cidrList(v: unknown, key: string): string[] {
   if (v === undefined || v === null) return [];
@@ -65,7 +101,6 @@ export function parseCoordinatorConfig(raw: unknown): CoordinatorConfig {
   if (typeof raw !== "object" || Array.isArray(raw)) throw invalidConfig(`"coordinator" must be an object`);
   const o = raw as Record<string, unknown>;
   for (const k of Object.keys(o)) if (!KEYS.has(k)) throw unsupportedField(`coordinator.${k}`, o[k]);
-  if (o.enabled !== undefined && typeof o.enabled !== "boolean") throw invalidConfig(`"coordinator.enabled" must be true or false`);
   const podVethName = o.podVethName ?? DEFAULT_COORDINATOR.podVethName;
   if (typeof podVethName !== "string" || interfaceNameProblem(podVethName)) {
     throw invalidConfig(`"coordinator.podVethName" must be an interface name, got ${JSON.stringify(podVethName)}`);
@@ -74,13 +109,12 @@ export function parseCoordinatorConfig(raw: unknown): CoordinatorConfig {
   if (typeof podDefaultRouteNIC !== "string" || interfaceNameProblem(podDefaultRouteNIC)) {
     throw invalidConfig(`"coordinator.podDefaultRouteNIC" must be an interface name, got ${JSON.stringify(podDefaultRouteNIC)}`);
   }
-  if (o.tunePodRoutes !== undefined && typeof o.tunePodRoutes !== "boolean") throw invalidConfig(`"coordinator.tunePodRoutes" must be true or false`);
   const stateDir = o.stateDir ?? DEFAULT_COORDINATOR.stateDir;
   if (typeof stateDir !== "string" || !stateDir.startsWith("/") || stateDir.includes("\0")) {
     throw invalidConfig(`"coordinator.stateDir" must be an absolute path`);
   }
-  return {
-    enabled: (o.enabled as boolean | undefined) ?? true,
+  const config: CoordinatorConfig = {
+    enabled: bool(o.enabled, "enabled", true),
     podVethName,
     hostRuleTable: o.hostRuleTable === undefined || o.hostRuleTable === null ? DEFAULT_COORDINATOR.hostRuleTable : tableNumber(o.hostRuleTable),
     hostRulePriority: intIn(o.hostRulePriority, "hostRulePriority", 1, 32765, DEFAULT_COORDINATOR.hostRulePriority),
@@ -89,8 +123,14 @@ export function parseCoordinatorConfig(raw: unknown): CoordinatorConfig {
     hijackCIDR: cidrList(o.hijackCIDR, "hijackCIDR"),
     stateDir,
     podDefaultRouteNIC,
-    tunePodRoutes: (o.tunePodRoutes as boolean | undefined) ?? true,
+    tunePodRoutes: bool(o.tunePodRoutes, "tunePodRoutes", true),
+    detectIPConflict: bool(o.detectIPConflict, "detectIPConflict", DEFAULT_COORDINATOR.detectIPConflict),
+    conflictProbeMs: intIn(o.conflictProbeMs, "conflictProbeMs", 30, 10000, DEFAULT_COORDINATOR.conflictProbeMs),
+    detectGateway: bool(o.detectGateway, "detectGateway", DEFAULT_COORDINATOR.detectGateway),
+    gatewayTimeoutMs: intIn(o.gatewayTimeoutMs, "gatewayTimeoutMs", 100, 60000, DEFAULT_COORDINATOR.gatewayTimeoutMs),
   };
+  if (o.podRPFilter !== undefined && o.podRPFilter !== null) config.podRPFilter = intIn(o.podRPFilter, "podRPFilter", 0, 2, 0) as 0 | 1 | 2;
+  return config;
 }
 
 // Tables 0 and 253-255 are the kernel's own (unspec, default, main, local).

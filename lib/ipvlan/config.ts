@@ -98,5 +98,13 @@ export function parseIpvlanConfig(conf: NetConf): IpvlanConfig {
     }
     cfg.dad = { enabled: d.enabled ?? false, timeoutMs: (d.timeoutMs as number | undefined) ?? 2000 };
   }
+  const { detectIPConflict, detectGateway } = cfg.coordinator;
+  // Both work by ARP and neighbour discovery from the pod's interface, which l3 and l3s slaves do not do.
+  if (cfg.mode !== "l2" && (detectIPConflict || detectGateway)) {
+    const keys = [detectIPConflict ? '"coordinator.detectIPConflict"' : "", detectGateway ? '"coordinator.detectGateway"' : ""].filter((k) => k !== "");
+    throw invalidConfig(`${keys.join(" and ")} ${keys.length > 1 ? "need" : "needs"} ipvlan mode l2 (mode ${cfg.mode} has no ARP)`);
+  }
+  // IPv6's conflict detection is the kernel's duplicate address detection.
+  if (detectIPConflict) cfg.dad = { ...cfg.dad, enabled: true };
   return cfg;
 }

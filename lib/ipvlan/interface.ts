@@ -1,7 +1,9 @@
 // Building the pod's ipvlan interface: create it on the master straight into
 // the pod namespace under a temporary name, rename it, set the neighbour
 // announcement sysctls, add addresses, bring it up (neighbours then get a
-// gratuitous ARP / unsolicited NA) and add routes.
+// gratuitous ARP / unsolicited NA) and add routes. With conflict detection,
+// the link comes up first, its IPv4 addresses are ARP-probed before they are
+// added, and announced once they are.
 import { fnv1a64 } from "../hash";
 import { CniError, ErrorCode } from "../cni/errors";
 import type { CniIPConfig, CniRoute } from "../cni/types";
@@ -11,12 +13,14 @@ import { deleteLink, getLinkByName, setLinkName, setLinkUp, type Link } from "..
 import { addRoute, type RouteSpec } from "../net/route";
 import { addRule, deleteRule, listRules } from "../net/rule";
 import { formatCidr, parseCidr } from "../ip/address";
+import { announceIPv4, probeIPv4, type InterfaceAt } from "../net/arp-probe";
 import { writeSysctl } from "../net/sysctl";
 import { isNetlinkErrno } from "../netlink/error";
 import type { NetlinkSocket } from "../netlink/socket";
 import { Errno } from "../sys/errno";
 import type { DadSettings, IpvlanMode } from "./config";
 import type { PodNetns } from "../net/pod-netns";
+import { AddressConflictError } from "./conflict";
 
 export interface CreateOptions {
   /** Socket of the namespace the master lives in. */
@@ -99,9 +103,12 @@ function awaitDad(pod: PodNetns, link: Link, dad: DadSettings): void {
   const deadline = performance.now() + dad.timeoutMs;
   for (;;) {
     const v6 = listAddresses(pod.sock, { index: link.index, family: 6 }).filter((a) => a.scope === 0);
-    const failed = v6.find((a) => a.dadFailed);
-    if (failed) {
-      throw new CniError(ErrorCode.AddressConflict, `IPv6 address ${failed.ip} is already used by another host on the link (duplicate address detection failed)`);
+    const failed = v6.filter((a) => a.dadFailed);
+    if (failed.length > 0) {
+      throw new AddressConflictError(
+        failed.map((a) => ({ ip: a.ip, mac: "" })),
+        `IPv6 address ${failed.map((a) => a.ip).join(", ")} is already used by another host on the link (duplicate address detection failed)`,
+      );
     }
     const pending = v6.filter((a) => a.tentative);
     if (pending.length === 0) return;
@@ -128,13 +135,46 @@ export const SOURCE_RULE_PRIORITY = 1000;
  * send traffic from its addresses there: replies leave by the NIC the
  * request came in on, while eth0 keeps the pod's main default route.
  */
-export function configurePodInterface(pod: PodNetns, link: Link, ips: CniIPConfig[], routes: CniRoute[], dad: DadSettings, ownTable?: number): void {
+export interface PodInterfaceOptions {
+  dad: DadSettings;
+  /** A further NIC of a multi-NIC pod: its own routing table (see configurePodInterface). */
+  ownTable?: number;
+  /** ARP-probe the IPv4 addresses before adding them; answers are read on `listenOn` (the master). */
+  conflictProbe?: { windowMs: number; listenOn: InterfaceAt };
+  /** net.ipv4.conf.{all,<ifname>}.rp_filter in the pod; undefined leaves them alone. */
+  rpFilter?: 0 | 1 | 2;
+}
+
+/** Brings the link up and probes its IPv4 addresses; a conflict is code 103 naming the address and the MAC. */
+function probeBeforeAdding(pod: PodNetns, link: Link, v4: string[], probe: NonNullable<PodInterfaceOptions["conflictProbe"]>): void {
+  if (!link.mac) throw new CniError(ErrorCode.MasterUnusable, `${link.name} has no MAC address to send ARP probes from`);
+  // The probes leave by this very interface, which must be up for that (and has no IPv4 address yet).
+  setLinkUp(pod.sock, link.index);
+  const conflict = probeIPv4({ ips: v4, mac: link.mac, from: { index: link.index, netnsFd: pod.fd }, listenOn: probe.listenOn, windowMs: probe.windowMs });
+  if (conflict) {
+    throw new AddressConflictError(
+      [conflict],
+      `IPv4 address ${conflict.ip} is already used by another host: ${conflict.mac} answered the ARP probe`,
+      "the address is quarantined by IPAM (conflictHoldSeconds); a retry gets another address",
+    );
+  }
+}
+
+export function configurePodInterface(pod: PodNetns, link: Link, ips: CniIPConfig[], routes: CniRoute[], opts: PodInterfaceOptions): void {
+  const { dad, ownTable, conflictProbe, rpFilter } = opts;
   const v6 = hasFamily(ips, true);
   pod.run(() => {
     if (v6) writeSysctl(`net/ipv6/conf/${link.name}/disable_ipv6`, 0);
     trySysctl(`net/ipv4/conf/${link.name}/arp_notify`, 1, false);
     trySysctl(`net/ipv6/conf/${link.name}/ndisc_notify`, 1, v6);
+    if (rpFilter !== undefined) {
+      writeSysctl("net/ipv4/conf/all/rp_filter", rpFilter);
+      writeSysctl(`net/ipv4/conf/${link.name}/rp_filter`, rpFilter);
+    }
   });
+  const v4 = ips.filter((ip) => !ip.address.includes(":")).map((ip) => ip.address.split("/")[0]!);
+  const probed = conflictProbe !== undefined && v4.length > 0;
+  if (probed) probeBeforeAdding(pod, link, v4, conflictProbe);
   for (const ip of ips) {
     const [address, prefix] = ip.address.split("/");
     addAddress(pod.sock, { index: link.index, ip: address!, prefix: Number(prefix), noDad: !dad.enabled });
@@ -142,6 +182,8 @@ export function configurePodInterface(pod: PodNetns, link: Link, ips: CniIPConfi
   setLinkUp(pod.sock, link.index);
   const lo = getLinkByName(pod.sock, "lo");
   if (lo && !lo.up) setLinkUp(pod.sock, lo.index);
+  // The link came up before its addresses, so the kernel's gratuitous ARP at link up had none to announce.
+  if (probed) announceIPv4(v4, link.mac!, { index: link.index, netnsFd: pod.fd });
   if (v6 && dad.enabled) awaitDad(pod, link, dad);
 
   const add = (spec: RouteSpec) => {

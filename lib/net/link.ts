@@ -58,7 +58,7 @@ export function assertValidLinkName(name: string): void {
   if (why) throw new NetInputError(`invalid interface name "${name}": ${why}`);
 }
 
-function formatMac(bytes: Uint8Array): string {
+export function formatMac(bytes: Uint8Array): string {
   return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join(":");
 }
 

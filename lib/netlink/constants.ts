@@ -52,6 +52,9 @@ export const RTM = {
   NEWRULE: 32,
   DELRULE: 33,
   GETRULE: 34,
+  NEWNEIGH: 28,
+  DELNEIGH: 29,
+  GETNEIGH: 30,
 } as const;
 
 /** Extended ack TLVs after the echoed header of an NLMSG_ERROR. */
@@ -143,3 +146,18 @@ export const FRA = {
 } as const;
 
 export const FR_ACT = { UNSPEC: 0, TO_TBL: 1, GOTO: 2, NOP: 3, BLACKHOLE: 6, UNREACHABLE: 7, PROHIBIT: 8 } as const;
+
+/** Neighbour table (linux/neighbour.h): attributes, NUD_* states, NTF_* flags. */
+export const NDA = { DST: 1, LLADDR: 2 } as const;
+export const NUD = {
+  NONE: 0x00,
+  INCOMPLETE: 0x01,
+  REACHABLE: 0x02,
+  STALE: 0x04,
+  DELAY: 0x08,
+  PROBE: 0x10,
+  FAILED: 0x20,
+  NOARP: 0x40,
+  PERMANENT: 0x80,
+} as const;
+export const NTF = { USE: 0x01 } as const;

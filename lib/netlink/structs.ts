@@ -1,5 +1,5 @@
 // Fixed family headers that follow nlmsghdr, encoded and decoded field by field.
-// Sizes: ifinfomsg 16, ifaddrmsg 8, rtmsg 12, fib_rule_hdr 12 (all 4-aligned).
+// Sizes: ifinfomsg 16, ifaddrmsg 8, rtmsg 12, fib_rule_hdr 12, ndmsg 12 (all 4-aligned).
 
 const view = (b: Uint8Array) => new DataView(b.buffer, b.byteOffset, b.byteLength);
 
@@ -145,4 +145,30 @@ export function decodeFibRuleHdr(b: Uint8Array): FibRuleHdr {
     action: v.getUint8(7),
     flags: v.getUint32(8, true),
   };
+}
+
+/** struct ndmsg { u8 family; u8 pad1; u16 pad2; s32 ifindex; u16 state; u8 flags; u8 type } */
+export interface NdMsg {
+  family: number;
+  index: number;
+  state: number;
+  flags: number;
+  type: number;
+}
+export const NDMSG_LEN = 12;
+
+export function encodeNdMsg(m: Partial<NdMsg>): Uint8Array {
+  const b = new Uint8Array(NDMSG_LEN);
+  const v = view(b);
+  v.setUint8(0, m.family ?? 0);
+  v.setInt32(4, m.index ?? 0, true);
+  v.setUint16(8, m.state ?? 0, true);
+  v.setUint8(10, m.flags ?? 0);
+  v.setUint8(11, m.type ?? 0);
+  return b;
+}
+
+export function decodeNdMsg(b: Uint8Array): NdMsg {
+  const v = need(b, NDMSG_LEN, "ndmsg");
+  return { family: v.getUint8(0), index: v.getInt32(4, true), state: v.getUint16(8, true), flags: v.getUint8(10), type: v.getUint8(11) };
 }

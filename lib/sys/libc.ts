@@ -27,6 +27,9 @@ export const LOCK_UN = 8;
 export const SOCK_RAW = 3;
 export const SOCK_CLOEXEC = 0o2000000;
 export const MSG_TRUNC = 0x20;
+export const MSG_DONTWAIT = 0x40;
+export const AF_PACKET = 17;
+export const POLLIN = 0x1;
 export const SOL_SOCKET = 1;
 export const SO_RCVTIMEO = 20;
 
@@ -81,6 +84,13 @@ function loadNetworkCalls() {
   }).symbols;
 }
 
+// Only ipvlan-attach's ARP probe waits on a socket with a deadline (lib/sys/packet.ts).
+function loadPollCalls() {
+  return dlopen("libc.so.6", {
+    poll: { args: [ptr, u64, i32], returns: i32 },
+  }).symbols;
+}
+
 // A contended lock wait bounds a blocking flock with SIGALRM (lib/sys/flock.ts).
 function loadSignalCalls() {
   return dlopen("libc.so.6", {
@@ -118,6 +128,7 @@ let symbols: ReturnType<typeof load> | undefined;
 let moreSymbols: ReturnType<typeof loadNetworkCalls> | undefined;
 let processSymbols: ReturnType<typeof loadProcessCalls> | undefined;
 let signalSymbols: ReturnType<typeof loadSignalCalls> | undefined;
+let pollSymbols: ReturnType<typeof loadPollCalls> | undefined;
 
 /** errno of the call that just failed; must be read before any other libc call on this thread. */
 function lastErrno(): number {
@@ -192,6 +203,37 @@ export function sysRecv(fd: number, buffer: Uint8Array, flags = 0): number {
     const n = Number((moreSymbols ??= loadNetworkCalls()).recv(fd, buffer, buffer.byteLength, flags));
     if (n !== -1) return n;
     failUnlessInterrupted("recv", "");
+  }
+}
+
+/** recv(2) that never blocks: -1 when nothing is queued (EAGAIN). */
+export function sysRecvIfQueued(fd: number, buffer: Uint8Array): number {
+  for (;;) {
+    const n = Number((moreSymbols ??= loadNetworkCalls()).recv(fd, buffer, buffer.byteLength, MSG_DONTWAIT));
+    if (n !== -1) return n;
+    const errno = lastErrno();
+    if (errno === Errno.EAGAIN) return -1;
+    if (errno !== Errno.EINTR) throw new SysError("recv", errno);
+  }
+}
+
+/**
+ * poll(2) for input on one fd, at most `timeoutMs`: true when readable. An
+ * interrupted wait resumes with the time that is left, so a signal neither
+ * fails nor lengthens it.
+ */
+export function sysPollIn(fd: number, timeoutMs: number): boolean {
+  const pollfd = new Uint8Array(8); // struct pollfd { int fd; short events; short revents }
+  const view = new DataView(pollfd.buffer);
+  view.setInt32(0, fd, true);
+  view.setInt16(4, POLLIN, true);
+  const deadline = performance.now() + timeoutMs;
+  for (;;) {
+    const left = Math.max(0, Math.ceil(deadline - performance.now()));
+    const n = (pollSymbols ??= loadPollCalls()).poll(pollfd, 1, left);
+    if (n > 0) return true;
+    if (n === 0) return false;
+    failUnlessInterrupted("poll", "");
   }
 }
 

@@ -1,11 +1,16 @@
 // ADD: vet the master, get addresses (IPAM, or prevResult when chained),
-// create and configure the pod's ipvlan interface, then the side channel to
-// the node (coordinator). Any failure after IPAM ADD removes what was made and
-// releases the addresses: nothing is left behind.
+// create and configure the pod's ipvlan interface (IPv4 addresses ARP-probed
+// before they are added, with detectIPConflict), check the gateways answer
+// (detectGateway), then the side channel to the node (coordinator). Any
+// failure after IPAM ADD removes what was made and releases the addresses:
+// nothing is left behind, except that addresses another host turned out to
+// use stay quarantined in IPAM.
 import { CniError, ErrorCode } from "../../../lib/cni/errors";
 import type { CniRequest } from "../../../lib/cni/skel";
 import type { CniResult } from "../../../lib/cni/types";
 import { assertInterfaceAbsent, configurePodInterface, createPodIpvlan, interfaceTable, removePodInterface } from "../../../lib/ipvlan/interface";
+import { AddressConflictError } from "../../../lib/ipvlan/conflict";
+import { awaitGateways } from "../../../lib/ipvlan/gateway";
 import { resolveParent } from "../../../lib/ipvlan/master";
 import { openPodNetns } from "../../../lib/ipvlan/pod-netns";
 import { setupSideChannel, teardownSideChannel } from "../../../lib/coordinator/side-channel";
@@ -53,9 +58,21 @@ export async function ipvlanAdd(req: CniRequest): Promise<CniResult> {
       const link = createPodIpvlan({ masterSock, master, pod, ifname, mode: cfg.mode, mtu: cfg.mtu, masterInPod: cfg.linkInContainer, containerId: req.env.containerId });
       created = true;
       mark("created");
-      const tuned = cfg.coordinator.tunePodRoutes && ifname !== cfg.coordinator.podDefaultRouteNIC;
-      configurePodInterface(pod, link, ips, allocated.routes ?? [], cfg.dad, tuned ? interfaceTable(link.index) : undefined);
+      const { tunePodRoutes, podDefaultRouteNIC, detectIPConflict, conflictProbeMs, detectGateway, gatewayTimeoutMs, podRPFilter } = cfg.coordinator;
+      const tuned = tunePodRoutes && ifname !== podDefaultRouteNIC;
+      configurePodInterface(pod, link, ips, allocated.routes ?? [], {
+        dad: cfg.dad,
+        ...(tuned ? { ownTable: interfaceTable(link.index) } : {}),
+        // The master's namespace: the node's, or the pod's with linkInContainer.
+        ...(detectIPConflict ? { conflictProbe: { windowMs: conflictProbeMs, listenOn: { index: master.index, ...(cfg.linkInContainer ? { netnsFd: pod.fd } : {}) } } } : {}),
+        ...(podRPFilter !== undefined ? { rpFilter: podRPFilter } : {}),
+      });
       mark("configured");
+      if (detectGateway) {
+        const gateways = [...new Set(ips.flatMap((ip) => (ip.gateway ? [ip.gateway] : [])))];
+        if (gateways.length > 0) awaitGateways(pod, link, gateways, gatewayTimeoutMs);
+        mark("gateway");
+      }
       if (cfg.coordinator.enabled) {
         sideChannel = true;
         const ctx = { hostSock, pod, cfg: cfg.coordinator, containerId: req.env.containerId, ifname, ...(cfg.linkInContainer ? {} : { master }) };
@@ -87,8 +104,10 @@ export async function ipvlanAdd(req: CniRequest): Promise<CniResult> {
         }
       }
       if (!chained) {
+        // Only with detection on: ipv6DAD alone has always released a conflicted address.
+        const conflicts = cfg.coordinator.detectIPConflict && e instanceof AddressConflictError ? e.conflicts : [];
         try {
-          await ipam(req, cfg, "DEL");
+          await ipam(req, cfg, "DEL", conflicts);
         } catch (rollback) {
           process.stderr.write(`ipvlan-attach: rollback: IPAM DEL failed: ${(rollback as Error).message}\n`);
         }
