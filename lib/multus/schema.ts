@@ -33,6 +33,27 @@ export const SpiderIPvlanConfigSchema = z.strictObject({
   rdmaResourceName: z.unknown().optional(),
 });
 
+// Upstream's CoordinatorSpec (v2beta1, the fields a SpiderMultusConfig may set).
+// coordinator.ts maps what ipvlan-attach can honour and refuses the rest by name.
+export const CoordinatorSpecSchema = z.strictObject({
+  mode: z.enum(["auto", "underlay", "overlay", "disabled"]).optional(),
+  podCIDRType: z.enum(["auto", "cluster", "calico", "cilium", "none"]).optional(),
+  hijackCIDR: z.array(z.string()).optional(),
+  podMACPrefix: z.string().optional(),
+  tunePodRoutes: z.boolean().optional(),
+  podDefaultRouteNIC: z.string().optional(),
+  hostRuleTable: z.int().optional(),
+  hostRPFilter: z.int().optional(),
+  // Upstream: a negative value leaves the pod's rp_filter alone.
+  podRPFilter: z.int().optional(),
+  txQueueLen: z.int().min(0, "must be 0 (leave it) or a positive integer").optional(),
+  vethLinkAddress: z.string().optional(),
+  detectIPConflict: z.boolean().optional(),
+  detectGateway: z.boolean().optional(),
+});
+
+export type CoordinatorSpec = z.infer<typeof CoordinatorSpecSchema>;
+
 export const SpiderMultusConfigSchema = z.strictObject({
   apiVersion: z.literal(SMC_API_VERSION),
   kind: z.literal(SMC_KIND),
@@ -53,7 +74,7 @@ export const SpiderMultusConfigSchema = z.strictObject({
     ovs: z.unknown().optional(),
     ibsriov: z.unknown().optional(),
     ipoib: z.unknown().optional(),
-    coordinator: z.unknown().optional(),
+    coordinator: CoordinatorSpecSchema.optional(),
     customCNI: z.unknown().optional(),
   }),
 });

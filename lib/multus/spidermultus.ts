@@ -9,6 +9,8 @@ import { SUPPORTED_VERSIONS } from "../cni/version";
 import { nestingProblem } from "../nesting";
 import { formatPath } from "../ipam/pool-errors";
 import { DNS1123_SUBDOMAIN } from "../ipam/pool-schema";
+import { coordinatorBlock } from "./coordinator";
+import { invalid, unsupported } from "./refusal";
 import { SMC_API_VERSION, SMC_KIND, SpiderMultusConfigSchema, type SpiderMultusConfigDoc } from "./schema";
 
 export const NAD_API_VERSION = "k8s.cni.cncf.io/v1";
@@ -38,7 +40,6 @@ export interface SmcDocument {
 const OTHER_CNI_BLOCKS = ["macvlan", "sriov", "ovs", "ibsriov", "ipoib"] as const;
 const WHY_BOND = "a bond is built by upstream's ifacer plugin, which we do not have; create the bond on the node and name it as the single master";
 const WHY_RDMA = "RDMA resources are injected by upstream's webhook, which we do not have";
-const WHY_COORDINATOR = "coordinator tuning (SpiderCoordinator spec) is not supported; only enableCoordinator is";
 const WHY_CUSTOM = "only used with cniType custom, which is not supported";
 // libcni's rule for a network name.
 const NETWORK_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
@@ -50,8 +51,6 @@ function label(source: string, doc: unknown): string {
   return `${source}: ${SMC_KIND} ${ns}${name}`;
 }
 
-const invalid = (where: string, path: string, what: string) => invalidConfig(`${where}: ${path}: ${what}`);
-const unsupported = (where: string, path: string, what: string) => new CniError(ErrorCode.UnsupportedField, `${where}: ${path}: unsupported: ${what}`);
 
 function describeIssue(issue: z.core.$ZodIssue): string {
   if (issue.code === "invalid_type" && /received undefined$/.test(issue.message)) return "required field is missing";
@@ -119,7 +118,6 @@ export function toNetworkAttachmentDefinition(input: SmcDocument): NetworkAttach
   for (const block of OTHER_CNI_BLOCKS) {
     if (spec[block] !== undefined) throw unsupported(where, `spec.${block}`, `only the ipvlan block is used (cniType ipvlan)`);
   }
-  if (spec.coordinator !== undefined) throw unsupported(where, "spec.coordinator", WHY_COORDINATOR);
   if (spec.customCNI !== undefined) throw unsupported(where, "spec.customCNI", WHY_CUSTOM);
   const ipvlan = spec.ipvlan;
   if (!ipvlan) throw invalid(where, "spec.ipvlan", "required for cniType ipvlan (at least ipvlan.master)");
@@ -151,7 +149,8 @@ export function toNetworkAttachmentDefinition(input: SmcDocument): NetworkAttach
   if (vlanID !== 0) plugin.vlanID = vlanID;
   if (ipvlan.mtu !== undefined) plugin.mtu = ipvlan.mtu;
   // Upstream appends its coordinator plugin; ipvlan-attach does that work itself.
-  if (spec.enableCoordinator !== undefined) plugin.coordinator = { enabled: spec.enableCoordinator };
+  const coordinator = coordinatorBlock(spec.enableCoordinator, spec.coordinator, where);
+  if (coordinator) plugin.coordinator = coordinator;
   if (!disableIPAM) {
     const ipam: Record<string, unknown> = { type: IPAM_PLUGIN_TYPE };
     if (ipvlan.ippools?.ipv4?.length) ipam.default_ipv4_ippool = ipvlan.ippools.ipv4;

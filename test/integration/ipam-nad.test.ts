@@ -9,6 +9,8 @@ import { cniOk, describeRun, execCni, runProcess } from "../helpers/cni";
 import { IPAM_BIN, IpamSandbox, REPO_ROOT, addressesOf, useIpamSandbox } from "./ipam-harness";
 
 const SEED_SMC = join(REPO_ROOT, "test", "fixtures", "multus", "seed-ipvlan-ens5.yaml");
+const DETECT_SMC = join(REPO_ROOT, "test", "fixtures", "multus", "seed-ipvlan-ens5-detect.yaml");
+const IPVLAN_BIN = join(REPO_ROOT, "dist", "bin", "ipvlan-attach");
 const SEED_CONFIG = {
   cniVersion: "0.3.1",
   name: "ipvlan-ens5",
@@ -47,6 +49,39 @@ describe("nad", () => {
     const conf = { cniVersion: conflist.cniVersion, name: conflist.name, ...plugin, ipam: { ...plugin.ipam, poolDir: box.poolDir, dataDir: box.dataDir } };
     const out = await execCni(IPAM_BIN, { command: "ADD", containerId: "pod1", env: { NODE_NAME: "master" } }, conf);
     expect(addressesOf(cniOk(out))).toEqual(["172.31.28.16", "2406:da1e:c4:ed01:c57d::"]);
+  });
+
+  it("maps spec.coordinator to ipvlan-attach's coordinator keys, and ipvlan-attach accepts them", async () => {
+    const out = await nad(["-f", DETECT_SMC, "-o", "conflist"]);
+    expect(out.code, describeRun(out)).toBe(0);
+    const conflist = JSON.parse(out.stdout) as typeof SEED_CONFIG;
+    expect(conflist.plugins[0]).toEqual({
+      type: "ipvlan-attach",
+      master: "ens5",
+      coordinator: { enabled: true, hijackCIDR: ["169.254.20.10/32"], detectIPConflict: true, detectGateway: true },
+      ipam: { type: "spiderpool-ipam" },
+    });
+    // ADD reads its configuration before it opens the pod's namespace: a namespace that does not
+    // exist (code 3) means the configuration passed; a refused key would be code 2 or 7.
+    const plugin = { cniVersion: conflist.cniVersion, name: conflist.name, ...conflist.plugins[0]! };
+    const netns = `/var/run/netns/nad-missing-${process.pid}-${Date.now()}`;
+    const add = await execCni(IPVLAN_BIN, { command: "ADD", containerId: "nad1", netns }, plugin);
+    expect(add.json, describeRun(add)).toMatchObject({ code: 3, msg: expect.stringContaining(netns) });
+    // The keys reach ipvlan-attach's parser: mode l3 has no ARP, so both checks are refused there.
+    const l3 = await execCni(IPVLAN_BIN, { command: "ADD", containerId: "nad1", netns }, { ...plugin, mode: "l3" });
+    expect(l3.json, describeRun(l3)).toMatchObject({ code: 7, msg: expect.stringMatching(/coordinator\.detectIPConflict.*coordinator\.detectGateway.*l2/) });
+  });
+
+  it("refuses a coordinator field it cannot honour, by name and with the reason", async () => {
+    const file = join(box.root, "pod-cidr.yaml");
+    await writeFile(file, `${readFileSync(SEED_SMC, "utf8")}  coordinator:\n    mode: underlay\n    podCIDRType: cluster\n`);
+    const out = await nad(["-f", file]);
+    expect(out.code).toBe(1);
+    expect(out.stdout).toBe("");
+    expect(out.stderr).toBe(
+      `error: ${file}: SpiderMultusConfig kube-system/ipvlan-ens5: spec.coordinator.podCIDRType: unsupported: "cluster" routes the cluster's pod CIDRs through the node, ` +
+        `which upstream's SpiderCoordinator reads from the cluster; nad reads no cluster and ipvlan-attach has no pod-CIDR setting: use "none" (what ipvlan-attach does) and list the pod CIDRs in hijackCIDR\n`,
+    );
   });
 
   it("converts several documents into one YAML stream", async () => {

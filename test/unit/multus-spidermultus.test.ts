@@ -87,6 +87,14 @@ describe("fields carried into the config", () => {
     expect(pluginOf(ipvlan())).not.toHaveProperty("mtu");
   });
 
+  it("spec.coordinator becomes ipvlan-attach's coordinator block (test/unit/multus-coordinator.test.ts has every field)", () => {
+    expect(pluginOf(ipvlan({}, { coordinator: { mode: "underlay", detectIPConflict: true, detectGateway: true } })).coordinator).toEqual({
+      enabled: true,
+      detectIPConflict: true,
+      detectGateway: true,
+    });
+  });
+
   it("enableCoordinator becomes coordinator.enabled only when given", () => {
     expect(pluginOf(ipvlan({}, { enableCoordinator: false })).coordinator).toEqual({ enabled: false });
     expect(pluginOf(ipvlan({}, { enableCoordinator: true })).coordinator).toEqual({ enabled: true });
@@ -134,7 +142,7 @@ describe("refused by name, never dropped", () => {
     ["a bond", ipvlan({ master: ["ens5", "ens6"], bond: { name: "bond0", mode: 1 } }), ErrorCode.UnsupportedField, "spec.ipvlan.bond: unsupported"],
     ["two masters", ipvlan({ master: ["ens5", "ens6"] }), ErrorCode.UnsupportedField, "spec.ipvlan.master: unsupported: 2 interfaces need a bond"],
     ["rdmaResourceName", ipvlan({ rdmaResourceName: "rdma/ens5" }), ErrorCode.UnsupportedField, "spec.ipvlan.rdmaResourceName: unsupported"],
-    ["coordinator settings", ipvlan({}, { coordinator: { mode: "underlay" } }), ErrorCode.UnsupportedField, "spec.coordinator: unsupported"],
+    ["the coordinator's overlay mode", ipvlan({}, { coordinator: { mode: "overlay" } }), ErrorCode.UnsupportedField, 'spec.coordinator.mode: unsupported: "overlay"'],
     ["customCNI with ipvlan", ipvlan({}, { customCNI: "{}" }), ErrorCode.UnsupportedField, "spec.customCNI: unsupported"],
     ["an unknown ipvlan field", ipvlan({ mode: "l3" }), ErrorCode.UnsupportedField, "spec.ipvlan.mode: unknown field"],
     ["an unknown spec field", ipvlan({}, { foo: 1 }), ErrorCode.UnsupportedField, "spec.foo: unknown field"],
