@@ -10,6 +10,9 @@ export const DEFAULT_DATA_DIR = "/var/lib/cni/spiderpool";
 export const DEFAULT_LOCK_TIMEOUT_MS = 10_000;
 /** The longest lock wait a configuration may ask for: a wait is always bounded. */
 export const MAX_LOCK_TIMEOUT_MS = 600_000;
+/** How long an address another host answered for stays quarantined (ipam.conflictHoldSeconds). */
+export const DEFAULT_CONFLICT_HOLD_SECONDS = 600;
+export const MAX_CONFLICT_HOLD_SECONDS = 604_800;
 
 export interface LogSettings {
   level: "debug" | "info" | "warn" | "error";
@@ -35,6 +38,8 @@ export interface IpamConfig {
   podLabels?: Record<string, string>;
   lockTimeoutMs: number;
   metricsFile?: string;
+  /** Seconds a conflicted address stays quarantined after ipvlan-attach reported it; 0: released as usual. */
+  conflictHoldSeconds: number;
   /** Where allocations live: local files (the default) or etcd. */
   store: StoreSettings;
   log: LogSettings;
@@ -43,7 +48,7 @@ export interface IpamConfig {
 const KNOWN_KEYS = new Set([
   "type", "poolDir", "dataDir", "nodeName", "ippools", "default_ipv4_ippool", "default_ipv6_ippool",
   "clean_gateway", "multusName", "nodeLabels", "namespaceLabels", "podLabels", "lockTimeoutMs",
-  "metricsFile", "store", "log_level", "log_file_path", "log_file_max_size", "log_file_max_count", "log_file_max_age",
+  "metricsFile", "conflictHoldSeconds", "store", "log_level", "log_file_path", "log_file_max_size", "log_file_max_count", "log_file_max_age",
   // Keys a runtime or Multus may add to every ipam block; they carry nothing for us.
   "routes", "dns",
 ]);
@@ -92,6 +97,15 @@ function positiveInt(o: Obj, key: string, fallback: number, max = Number.MAX_SAF
   return v;
 }
 
+function boundedInt(o: Obj, key: string, fallback: number, min: number, max: number): number {
+  const v = o[key];
+  if (v === undefined || v === null) return fallback;
+  if (typeof v !== "number" || !Number.isInteger(v) || v < min || v > max) {
+    throw invalidConfig(`ipam.${key} must be an integer from ${min} to ${max}, got ${JSON.stringify(v)}`);
+  }
+  return v;
+}
+
 function bool(o: Obj, key: string): boolean {
   const v = o[key];
   if (v === undefined || v === null) return false;
@@ -134,6 +148,7 @@ export function parseIpamConfig(conf: NetConf, env: Record<string, string | unde
     cleanGateway: bool(o, "clean_gateway"),
     network: multusName || conf.name,
     lockTimeoutMs: positiveInt(o, "lockTimeoutMs", DEFAULT_LOCK_TIMEOUT_MS, MAX_LOCK_TIMEOUT_MS),
+    conflictHoldSeconds: boundedInt(o, "conflictHoldSeconds", DEFAULT_CONFLICT_HOLD_SECONDS, 0, MAX_CONFLICT_HOLD_SECONDS),
     store: parseStoreSettings(o.store),
     log: {
       level: (level === "warning" ? "warn" : level) as LogSettings["level"],

@@ -4,7 +4,7 @@ import { chmodSync, renameSync, unlinkSync, writeFileSync } from "node:fs";
 import type { Pool } from "../ipam/pool";
 import { checkTrustedPath } from "../ipam/private-dir";
 import { countAllocations, poolsOnNode } from "../ipam/usage";
-import { claimedAddresses, countAttachments } from "../store/usage";
+import { claimedAddresses, countAttachments, quarantinedAddresses } from "../store/usage";
 import { tempPathFor } from "../sys/atomic";
 import { formatExposition } from "./exposition";
 import { ippoolFamilies } from "./ippool";
@@ -16,6 +16,7 @@ export function nodeMetricsText(pools: Pool[], dataDir: string, node: string): s
       node,
       pools: poolsOnNode(pools, node),
       allocated: countAllocations(pools, claimedAddresses(dataDir)),
+      conflicts: countAllocations(pools, quarantinedAddresses(dataDir)),
       attachments: countAttachments(dataDir),
     }),
   );

@@ -9,6 +9,8 @@ export interface NodeUsage {
   pools: Pool[];
   /** Allocated addresses per pool name. */
   allocated: Map<string, number>;
+  /** Quarantined addresses per pool name (counted in `allocated` too). */
+  conflicts: Map<string, number>;
   /** Recorded (container ID, interface) attachments. */
   attachments: number;
 }
@@ -25,6 +27,11 @@ export function ippoolFamilies(usage: NodeUsage): MetricFamily[] {
   return [
     perPool("spiderpool_ippool_total_ips", "Usable addresses of the pool: ips minus excludeIPs and the gateway.", (p) => p.total),
     perPool("spiderpool_ippool_allocated_ips", "Addresses of the pool allocated on this node.", (p) => usage.allocated.get(p.name) ?? 0),
+    perPool(
+      "spiderpool_ippool_conflict_ips",
+      "Addresses of the pool quarantined on this node after another host answered for them (counted in allocated_ips too).",
+      (p) => usage.conflicts.get(p.name) ?? 0,
+    ),
     perPool("spiderpool_ippool_default", "1 when the pool is a default pool (spec.default), else 0.", (p) => (p.isDefault ? 1 : 0)),
     perPool("spiderpool_ippool_disabled", "1 when the pool is disabled (spec.disable), else 0.", (p) => (p.disabled ? 1 : 0)),
     {

@@ -12,6 +12,8 @@ export interface StoreLayout {
   attachments: string;
   claims: string;
   hints: string;
+  /** Quarantined addresses (one file each), created by the first quarantine. */
+  conflicts: string;
   cache: string;
   /** Where `store repair` moves damaged files (never read by the plugin). */
   damaged: string;
@@ -24,6 +26,7 @@ export function storeLayout(dataDir: string): StoreLayout {
     attachments: join(dataDir, "attachments"),
     claims: join(dataDir, "ips"),
     hints: join(dataDir, "hints"),
+    conflicts: join(dataDir, "conflicts"),
     cache: join(dataDir, "cache"),
     damaged: join(dataDir, "damaged"),
   };

@@ -9,9 +9,12 @@ import type { Pool } from "../ipam/pool";
 import type { Selection } from "../ipam/select";
 import { sharingReason } from "../ipam/shared";
 import { lockFile } from "../sys/flock";
-import { attachmentKey, type AllocationRequest, type AttachmentKey, type IpamStore } from "./backend";
+import { quarantineOver, type QuarantinePolicy } from "../ipam/conflicts";
+import {
+  attachmentKey, conflictChosen, type AllocationRequest, type AttachmentKey, type ConflictFilter, type ConflictReport, type IpamStore, type QuarantinedAddress,
+} from "./backend";
 import type { LocalStoreSettings } from "../ipam/store-config";
-import type { AttachmentRecord, RecordedIP } from "./records";
+import { keptBy, type AttachmentRecord, type ConflictRecord, type RecordedIP } from "./records";
 import { AllocationStore, discardPrestaged, type StoreTx } from "./store";
 
 export interface LocalStoreOptions {
@@ -37,7 +40,7 @@ export class LocalStore implements IpamStore {
     return new LocalStore(files, opts);
   }
 
-  async allocate({ owner, selection, requested, pools }: AllocationRequest): Promise<Allocation[]> {
+  async allocate({ owner, selection, requested, pools, quarantine }: AllocationRequest): Promise<Allocation[]> {
     if (this.opts.settings.sharedPools !== "allow") refuseSharedPools(selection, this.opts.nodeName);
     const { containerID, ifname } = owner;
     // A repeated ADD (the record exists) needs no new files: nothing to stage.
@@ -52,6 +55,10 @@ export class LocalStore implements IpamStore {
           if (kept) return kept;
           releaseRecord(tx, existing, pools); // half-written by a killed ADD: start over
         }
+        const candidates = new Set([...selection.v4, ...selection.v6].map((p) => p.name));
+        endQuarantines(tx, (c) => candidates.has(c.pool) && quarantineOver(c.detected, quarantine), pools, () => {
+          /* a quarantine that cannot be ended now holds its address a while longer: `store check` tells why */
+        });
         const planned = planAllocation(selection, (_pool, ip) => tx.isUsed(ip), {
           requested,
           hint: (pool) => tx.hint(pool.name, pool.fingerprint),
@@ -77,11 +84,26 @@ export class LocalStore implements IpamStore {
     }
   }
 
-  async release(containerID: string, ifname: string, pools?: Pool[]): Promise<void> {
-    this.files.withLock((tx) => {
+  async release(containerID: string, ifname: string, pools?: Pool[], report?: ConflictReport): Promise<string[]> {
+    return this.files.withLock((tx) => {
       const record = tx.attachment(containerID, ifname);
-      if (record) releaseRecord(tx, record, pools);
+      let quarantined: string[] = [];
+      if (record) {
+        if (report) {
+          const conflicts = conflictRecords(tx, record, report);
+          tx.quarantine(conflicts);
+          quarantined = conflicts.map((c) => c.address);
+        }
+        releaseRecord(tx, record, pools);
+      } else if (report) {
+        // A DEL repeated after it quarantined them: the same answer.
+        quarantined = report.conflicts.map((c) => c.address).filter((a) => {
+          const c = tx.conflict(a);
+          return c?.containerID === containerID && c.ifname === ifname;
+        });
+      }
       tx.tidyContainer(containerID); // what an ADD killed mid-write left there
+      return quarantined;
     });
   }
 
@@ -99,9 +121,12 @@ export class LocalStore implements IpamStore {
     });
   }
 
-  async collect(network: string, valid: Set<AttachmentKey>, pools?: Pool[]): Promise<void> {
+  async collect(network: string, valid: Set<AttachmentKey>, quarantine: QuarantinePolicy, pools?: Pool[]): Promise<void> {
     const errors: CniError[] = [];
     this.files.withLock((tx) => {
+      // Quarantines of this network whose hold is over end; the rest keep their claims.
+      endQuarantines(tx, (c) => c.network === network && quarantineOver(c.detected, quarantine), pools, (e) => errors.push(toCniError(e)));
+      const quarantines = new Map(tx.listConflicts().map((c) => [c.address, c]));
       const recorded = new Set<AttachmentKey>();
       for (const record of tx.listAttachments()) {
         const key = attachmentKey(record);
@@ -117,6 +142,8 @@ export class LocalStore implements IpamStore {
       }
       for (const { address, claim } of tx.listClaims()) {
         if (claim.network !== network) continue;
+        const q = quarantines.get(address);
+        if (q && (!q.conflict || keptBy(claim, q.conflict))) continue; // quarantined (or its record unreadable: kept)
         const key = attachmentKey(claim);
         // A listed attachment is alive: its address stays claimed even when its
         // record is missing, or GC would hand a live pod's address out again.
@@ -142,6 +169,20 @@ export class LocalStore implements IpamStore {
       const records = tx.attachmentsOf(containerID).filter((r) => !ifname || r.ifname === ifname);
       for (const r of records) releaseRecord(tx, r, pools);
       return records;
+    });
+  }
+
+  async releaseConflicts(filter: ConflictFilter, pools?: Pool[]): Promise<QuarantinedAddress[]> {
+    return this.files.withLock((tx) => {
+      const chosen = tx.listConflicts().filter((c) => filter.addresses === undefined || filter.addresses.includes(c.address));
+      // A record that cannot be read: its pool is unknown, so it is never freed by guess.
+      const unreadable = chosen.find((c) => c.damage);
+      if (unreadable) throw unreadable.damage!;
+      const released: QuarantinedAddress[] = [];
+      endQuarantines(tx, (c) => conflictChosen(filter, c), pools, (e) => {
+        throw e;
+      }, (c) => released.push(c));
+      return released;
     });
   }
 }
@@ -190,16 +231,65 @@ function intactAllocations(tx: StoreTx, record: AttachmentRecord, pools: Pool[])
  * never skip a free address.
  */
 function releaseRecord(tx: StoreTx, record: AttachmentRecord, pools: Pool[] | undefined): void {
-  for (const entry of record.ips) {
-    const place = placeInPool(entry, pools);
-    if (place) {
-      if (place.ordinal < tx.hint(entry.pool, place.fingerprint)) tx.setHint(entry.pool, place.fingerprint, place.ordinal);
-    } else {
-      // The pool changed since: forget the hint (slower next scan, still right).
-      tx.setHint(entry.pool, "reset", 0n);
+  for (const entry of record.ips) lowerHint(tx, entry, pools);
+  tx.release(record);
+}
+
+/**
+ * The conflict records for the reported addresses this attachment holds
+ * (its record lists them and their claims are its own); others are ignored.
+ */
+function conflictRecords(tx: StoreTx, record: AttachmentRecord, report: ConflictReport): ConflictRecord[] {
+  const out: ConflictRecord[] = [];
+  for (const { address, mac } of report.conflicts) {
+    const entry = record.ips.find((e) => e.address === address);
+    const claim = entry && tx.claim(address);
+    if (!entry || !claim || claim.containerID !== record.containerID || claim.ifname !== record.ifname) continue;
+    const conflict: ConflictRecord = { ...claim, address, family: entry.family, mac, detected: report.detected.toISOString() };
+    if (entry.ordinal !== undefined && entry.fingerprint !== undefined) {
+      conflict.ordinal = entry.ordinal;
+      conflict.fingerprint = entry.fingerprint;
+    }
+    out.push(conflict);
+  }
+  return out;
+}
+
+/**
+ * Ends the quarantines `chosen` picks (readable ones only), lowering each
+ * pool's hint first as a release does. A record whose claim is gone, or is
+ * someone else's now, holds nothing and goes too. Errors go to `failed`, one
+ * per address.
+ */
+function endQuarantines(
+  tx: StoreTx,
+  chosen: (c: ConflictRecord) => boolean,
+  pools: Pool[] | undefined,
+  failed: (e: unknown) => void,
+  ended: (c: ConflictRecord) => void = () => {},
+): void {
+  for (const { address, conflict } of tx.listConflicts()) {
+    if (!conflict || !chosen(conflict)) continue;
+    try {
+      const claim = tx.claim(address);
+      if (claim && keptBy(claim, conflict)) lowerHint(tx, conflict, pools);
+      tx.endQuarantine(address, conflict);
+      ended(conflict);
+    } catch (e) {
+      failed(e);
     }
   }
-  tx.release(record);
+}
+
+/** The pool's hint goes down to a freed address, so the next scan finds it. */
+function lowerHint(tx: StoreTx, entry: RecordedIP, pools: Pool[] | undefined): void {
+  const place = placeInPool(entry, pools);
+  if (place) {
+    if (place.ordinal < tx.hint(entry.pool, place.fingerprint)) tx.setHint(entry.pool, place.fingerprint, place.ordinal);
+  } else {
+    // The pool changed since: forget the hint (slower next scan, still right).
+    tx.setHint(entry.pool, "reset", 0n);
+  }
 }
 
 /** Where an address sits in its pool, for the hint: from the loaded pool, else from what the record noted at ADD. */

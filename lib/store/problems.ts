@@ -1,10 +1,12 @@
 // What `store check` reports, from what one pass over the store found
 // (scan.ts reads it): records cross-checked against claims. Pure.
-import type { AttachmentRecord, ClaimRecord } from "./records";
+import { keptBy, type AttachmentRecord, type ClaimRecord, type ConflictRecord } from "./records";
 
 export type ProblemKind =
   | "damaged-record"
   | "damaged-claim"
+  | "damaged-conflict"
+  | "conflict-not-held"
   | "unexpected-entry"
   | "claim-without-record"
   | "claim-not-listed"
@@ -37,6 +39,10 @@ export interface StoreScan {
   claims: Map<string, { claim: ClaimRecord; file: string }>;
   /** Claim files that cannot be read as a claim, keyed by address; `isFile` false for a directory, FIFO, link... */
   damagedClaims: Map<string, DamagedEntry & { isFile: boolean; isDirectory: boolean }>;
+  /** Quarantined addresses (conflicts/<address>). */
+  conflicts: Map<string, { conflict: ConflictRecord; file: string }>;
+  /** Conflict records that cannot be read, keyed by address (their claims stay in use). */
+  damagedConflicts: Map<string, DamagedEntry & { isFile: boolean }>;
   /** Entries the plugin never writes (names, kinds). */
   unexpected: (DamagedEntry & { unreachable?: boolean })[];
   /** Temp files no live writer holds. */
@@ -55,6 +61,22 @@ export function relativeTo(root: string, file: string): string {
   return file.startsWith(prefix) ? file.slice(prefix.length) : file;
 }
 
+/** Whether a quarantine keeps the claim on `address` (a conflict record that cannot be read keeps it too). */
+export function quarantineKeeps(scan: StoreScan, address: string, claim: ClaimRecord): boolean {
+  const q = scan.conflicts.get(address);
+  return scan.damagedConflicts.has(address) || (q !== undefined && keptBy(claim, q.conflict));
+}
+
+/** Conflict records whose claim is gone or another's: they hold nothing (a release of them was killed half-way). */
+export function staleConflicts(scan: StoreScan): { address: string; file: string }[] {
+  return [...scan.conflicts]
+    .filter(([address, { conflict }]) => {
+      const claim = scan.claims.get(address);
+      return !scan.damagedClaims.has(address) && !(claim && keptBy(claim.claim, conflict));
+    })
+    .map(([address, { file }]) => ({ address, file }));
+}
+
 /** Cross-checks records against claims and returns every problem, in a stable order. */
 export function problemsOf(scan: StoreScan): Problem[] {
   const rel = (file: string) => relativeTo(scan.root, file);
@@ -65,8 +87,15 @@ export function problemsOf(scan: StoreScan): Problem[] {
   for (const [address, d] of scan.damagedClaims) {
     out.push({ kind: "damaged-claim", path: rel(d.file), message: `claim on ${address} cannot be read (${d.why}); the address stays in use` });
   }
+  for (const [address, d] of scan.damagedConflicts) {
+    out.push({ kind: "damaged-conflict", path: rel(d.file), message: `conflict record of ${address} cannot be read (${d.why}); the address stays in use` });
+  }
+  for (const { address, file } of staleConflicts(scan)) {
+    out.push({ kind: "conflict-not-held", path: rel(file), message: `quarantines ${address}, whose claim is gone or another's: it holds nothing (left by a killed release)` });
+  }
   for (const u of scan.unexpected) out.push({ kind: "unexpected-entry", path: rel(u.file), message: u.why });
   for (const [address, { claim, file }] of scan.claims) {
+    if (quarantineKeeps(scan, address, claim)) continue; // held by its conflict record, not by an attachment
     const owner = keyOf(claim);
     const record = scan.records.get(owner);
     if (record) {
@@ -100,6 +129,20 @@ export function problemsOf(scan: StoreScan): Problem[] {
 /** Prefix of the container ID of records repair makes to keep addresses whose owner it cannot tell. */
 export const HELD_PREFIX = "repair-held-";
 
+/** Quarantined addresses, one line each (not problems: they end by themselves). */
+export function conflictNotices(scan: StoreScan): string[] {
+  return [...scan.conflicts]
+    .filter(([address, { conflict }]) => {
+      const claim = scan.claims.get(address)?.claim;
+      return claim !== undefined && keptBy(claim, conflict);
+    })
+    .map(
+      ([address, { conflict: c }]) =>
+        `${address} (pool ${c.pool}) quarantined since ${c.detected}: ${c.mac ? `${c.mac} answered for it` : "another host answered for it"} when ${keyOf(c)} probed it ` +
+        "(freed once ipam.conflictHoldSeconds have passed, or by `spiderpool-ipam release --conflicts`)",
+    );
+}
+
 /** Records held by repair for addresses whose owner could not be told. */
 export function heldNotices(scan: StoreScan): string[] {
   return [...scan.records.values()]
@@ -119,6 +162,8 @@ export function emptyScan(root: string): StoreScan {
     damagedRecords: new Map(),
     claims: new Map(),
     damagedClaims: new Map(),
+    conflicts: new Map(),
+    damagedConflicts: new Map(),
     unexpected: [],
     strays: [],
     emptyDirs: [],

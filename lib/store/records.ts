@@ -151,3 +151,41 @@ export function parseClaim(text: string, file: string): ClaimRecord {
   if (!isPod(o.pod)) throw damaged(file, "pod is missing or not an object");
   return o as unknown as ClaimRecord;
 }
+
+/**
+ * A quarantined address (`conflicts/<address>`): another host answered for it
+ * when ipvlan-attach probed it, and the claim on it is kept (as the attachment
+ * that hit the conflict wrote it) until the hold is over or a person frees it.
+ * The owner fields and `created` are the claim's: a claim that no longer
+ * matches them is not this quarantine's, and the record then holds nothing.
+ */
+export interface ConflictRecord extends ClaimRecord {
+  address: string;
+  family: Family;
+  /** Where the address sits in its pool and the pool's fingerprint then (the hint is lowered when it is freed). */
+  ordinal?: string;
+  fingerprint?: string;
+  /** Who answered for the address ("" when unknown). */
+  mac: string;
+  /** When the conflict was reported (ISO time): the hold counts from it. */
+  detected: string;
+}
+
+export function encodeConflict(conflict: ConflictRecord): string {
+  return JSON.stringify({ v: RECORD_FORMAT_VERSION, ...conflict }) + "\n";
+}
+
+/** Whether `claim` is the one a quarantine keeps (the same owner and the same ADD). */
+export const keptBy = (claim: ClaimRecord, conflict: ConflictRecord): boolean =>
+  claim.containerID === conflict.containerID && claim.ifname === conflict.ifname && claim.created === conflict.created && claim.pool === conflict.pool;
+
+export function parseConflict(text: string, file: string, address: string): ConflictRecord {
+  const o = parseClaim(text, file) as unknown as Record<string, unknown>;
+  if (o.address !== address) throw damaged(file, `it names ${JSON.stringify(String(o.address).slice(0, 100))}, not the address its path names`);
+  if (parseIP(address)?.family !== o.family) throw damaged(file, "family is not the address's");
+  if (!isStr(o.mac) || !isStr(o.detected) || Number.isNaN(Date.parse(o.detected))) throw damaged(file, "missing mac, or detected is not a time");
+  if (!isDnsSubdomainName(o.pool as string)) throw damaged(file, "pool is not a pool name");
+  if (o.ordinal !== undefined && !(isStr(o.ordinal) && o.ordinal.length <= 40 && isDigits(o.ordinal))) delete o.ordinal;
+  if (o.fingerprint !== undefined && !(isStr(o.fingerprint) && isLowerHex(o.fingerprint, 16))) delete o.fingerprint;
+  return o as unknown as ConflictRecord;
+}

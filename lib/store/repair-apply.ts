@@ -59,6 +59,11 @@ export function applyRepairAction(action: RepairAction, tx: StoreTx, stamp: stri
         tx.writeClaim(e.address, action.record, e.pool, moveAside);
       }
       return;
+    case "rewrite-conflict":
+      // Its claim keeps the address all the while.
+      moveAside(action.file);
+      tx.quarantine([action.conflict]);
+      return;
     case "remove-temp":
       removeIfAbandoned(action.file);
       return;

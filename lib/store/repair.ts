@@ -8,16 +8,19 @@
 //     own, `repair-held-<time>`, that an operator releases once sure;
 //   - a claim whose record is gone gets its record rebuilt from the claim, so
 //     the runtime's DEL or GC releases it the normal way;
-//   - a damaged record is set aside and rebuilt from the claims naming it.
-// What is removed holds no address: stray temp files, empty directories, and
-// records that hold none of the addresses they list (a killed ADD or DEL).
+//   - a damaged record is set aside and rebuilt from the claims naming it;
+//   - a quarantined address keeps its claim: a damaged conflict record is
+//     rebuilt from that claim (the hold starts again at the repair).
+// What is removed holds no address: stray temp files, empty directories,
+// records that hold none of the addresses they list (a killed ADD or DEL), and
+// conflict records whose claim is gone or another's (set aside).
 // Damaged and replaced files are moved to dataDir/damaged/<time>/, not deleted.
 import { isValidContainerId } from "../cni/env";
 import { formatIP, parseIP, type Family, type IPAddr } from "../ip/address";
 import { rangeListContains, type IPRange } from "../ip/range";
 import { safeName, type StoreLayout } from "./layout";
-import { HELD_PREFIX, keyOf, relativeTo, type RecordKey, type StoreScan } from "./problems";
-import type { AttachmentRecord, ClaimRecord, RecordedIP } from "./records";
+import { HELD_PREFIX, keyOf, quarantineKeeps, relativeTo, staleConflicts, type RecordKey, type StoreScan } from "./problems";
+import type { AttachmentRecord, ClaimRecord, ConflictRecord, RecordedIP } from "./records";
 
 /** What repair needs to know of a pool: which addresses are its own. */
 export interface PoolRanges {
@@ -39,6 +42,8 @@ export type RepairAction = { text: string } & (
   | { kind: "rewrite-claim"; address: string; owner: AttachmentRecord; pool: string; copyAside: boolean }
   /** Repair's own record holding addresses no single owner can be told for; then its claims. */
   | { kind: "hold"; record: AttachmentRecord; copyAside: string[] }
+  /** A damaged conflict record: set aside, then rebuilt from the claim it keeps. */
+  | { kind: "rewrite-conflict"; file: string; conflict: ConflictRecord }
   | { kind: "remove-temp"; file: string }
   | { kind: "remove-empty-dir"; dir: string }
 );
@@ -95,9 +100,10 @@ export function planRepair(scan: StoreScan, l: StoreLayout, pools: PoolRanges[] 
     else setAside(u.file, u.why);
   }
 
-  // 2. Claims grouped by their owner, for rebuilding records.
+  // 2. Claims grouped by their owner, for rebuilding records; quarantined ones are their conflict records'.
   const claimsBy = new Map<RecordKey, { address: string; claim: ClaimRecord }[]>();
   for (const [address, { claim }] of scan.claims) {
+    if (quarantineKeeps(scan, address, claim)) continue;
     const k = keyOf(claim);
     claimsBy.set(k, [...(claimsBy.get(k) ?? []), { address, claim }]);
   }
@@ -150,6 +156,7 @@ export function planRepair(scan: StoreScan, l: StoreLayout, pools: PoolRanges[] 
 
   // 5. Claims their owner's record does not list: kept, held by repair.
   for (const [address, { claim }] of scan.claims) {
+    if (quarantineKeeps(scan, address, claim)) continue;
     const r = scan.records.get(keyOf(claim));
     if (r && !r.record.ips.some((e) => e.address === address)) toHold.set(address, claim.pool);
   }
@@ -203,7 +210,28 @@ export function planRepair(scan: StoreScan, l: StoreLayout, pools: PoolRanges[] 
     setAside(file, `holds none of ${record.ips.map((e) => e.address).join(", ") || "its addresses"}`);
   }
 
-  // 9. Leftovers of killed writers.
+  // 9. Quarantines: a damaged record is rebuilt from its claim, one that holds nothing goes aside.
+  for (const [address, d] of scan.damagedConflicts) {
+    const claim = scan.claims.get(address)?.claim;
+    if (!claim) {
+      setAside(d.file, `${d.why}; its address has no readable claim, so it keeps nothing`);
+      continue;
+    }
+    if (scan.records.get(keyOf(claim))?.record.ips.some((e) => e.address === address)) {
+      setAside(d.file, `${d.why}; the claim on ${address} is its attachment's, which still lists it`);
+      continue;
+    }
+    const conflict: ConflictRecord = { ...claim, address, family: parseIP(address)!.family, mac: "", detected: now };
+    actions.push({
+      kind: "rewrite-conflict",
+      file: d.file,
+      conflict,
+      text: `rebuild ${rel(d.file)} (${d.why}) from the claim it keeps (${keyOf(claim)}); the quarantine counts from now; the damaged file -> ${asideRel(d.file)}`,
+    });
+  }
+  for (const { address, file } of staleConflicts(scan)) setAside(file, `quarantines ${address}, whose claim is gone or another's: it holds nothing`);
+
+  // 10. Leftovers of killed writers.
   for (const s of scan.strays) actions.push({ kind: "remove-temp", file: s, text: `remove stray temp file ${rel(s)}` });
   for (const d of scan.emptyDirs) actions.push({ kind: "remove-empty-dir", dir: d, text: `remove empty directory ${rel(d)}` });
   return { actions, left };

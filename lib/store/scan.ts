@@ -7,7 +7,7 @@ import { joinPath as join } from "../sys/path";
 import { isAbandoned } from "../sys/atomic";
 import { TEMP_PREFIX, type StoreLayout } from "./layout";
 import { emptyScan, keyOf, type StoreScan } from "./problems";
-import { canonicalAddress, parseClaim, StoreDamage } from "./records";
+import { canonicalAddress, parseClaim, parseConflict, StoreDamage } from "./records";
 import { readAttachmentAt } from "./store";
 
 /** The reason parse* gave, without the advice around it. */
@@ -35,7 +35,7 @@ export function scanStore(l: StoreLayout, uid = process.getuid?.()): StoreScan {
       scan.unexpected.push({ file: join(dir, name), why, unreachable: true });
       return false;
     });
-  for (const dir of [l.root, l.attachments, l.claims, l.hints, l.cache]) {
+  for (const dir of [l.root, l.attachments, l.claims, l.hints, l.conflicts, l.cache]) {
     const st = lstatIfExists(dir);
     if (st?.isDirectory()) noteMode(dir, st);
     else if (st) scan.unexpected.push({ file: dir, why: `a ${fileKind(st.mode)}, not a directory` });
@@ -103,6 +103,32 @@ export function scanStore(l: StoreLayout, uid = process.getuid?.()): StoreScan {
       scan.claims.set(address, { claim: parseClaim(readTextIfExists(file, O_NOFOLLOW) ?? "", file), file });
     } catch (e) {
       scan.damagedClaims.set(address, { file, why: reasonOf(e), isFile: true, isDirectory: false });
+    }
+  }
+
+  // conflicts/<address>
+  for (const name of entriesOf(l.conflicts)) {
+    const file = join(l.conflicts, name);
+    if (name.startsWith(TEMP_PREFIX)) {
+      stray(file);
+      continue;
+    }
+    const address = canonicalAddress(name);
+    const st = lstatIfExists(file);
+    if (!st) continue;
+    if (address === undefined) {
+      scan.unexpected.push({ file, why: "not the canonical form of an address: the plugin never reads it" });
+      continue;
+    }
+    if (!st.isFile()) {
+      scan.damagedConflicts.set(address, { file, why: `a ${fileKind(st.mode)}, not a regular file`, isFile: false });
+      continue;
+    }
+    noteMode(file, st);
+    try {
+      scan.conflicts.set(address, { conflict: parseConflict(readTextIfExists(file, O_NOFOLLOW) ?? "", file, address), file });
+    } catch (e) {
+      scan.damagedConflicts.set(address, { file, why: reasonOf(e), isFile: true });
     }
   }
 

@@ -28,7 +28,10 @@ import { CniError, ErrorCode } from "../cni/errors";
 import { checkPrivateDir, checkTrustedPath } from "../ipam/private-dir";
 import { discardStaged, fsyncDir, publishFile, removeIfAbandoned, stageFiles, writeFileAtomic, type StagedFile } from "../sys/atomic";
 import { safeName, storeLayout, TEMP_PREFIX, type StoreLayout } from "./layout";
-import { damaged, encodeAttachment, encodeClaim, parseAttachment, parseClaim, type AttachmentRecord, type ClaimRecord } from "./records";
+import {
+  damaged, encodeAttachment, encodeClaim, encodeConflict, keptBy, parseAttachment, parseClaim, parseConflict, StoreDamage, type AttachmentRecord, type ClaimRecord,
+  type ConflictRecord,
+} from "./records";
 import { isDigits } from "../text";
 
 export interface StoreLock {
@@ -189,6 +192,10 @@ export class StoreTx {
     return join(this.layout.claims, safeName(address, "address"));
   }
 
+  conflictFile(address: string): string {
+    return join(this.layout.conflicts, safeName(address, "address"));
+  }
+
   /**
    * The container's directory, refused (code 5, named) when something else
    * is in its place: a symbolic link there would put records and temp files
@@ -269,6 +276,100 @@ export class StoreTx {
         return { address, claim: parseClaim(readIfExists(file) ?? "", file) };
       });
   }
+
+  /** The quarantine of one address, if any. */
+  conflict(address: string): ConflictRecord | undefined {
+    const file = this.conflictFile(address);
+    const text = readIfExists(file);
+    return text === undefined ? undefined : parseConflict(text, file, address);
+  }
+
+  /**
+   * Every quarantined address, with its record (undefined when the file
+   * cannot be read: `damage` says why; its address stays held by its claim).
+   * conflicts/ exists once something was quarantined; it must be private like
+   * ips/: a forged record there could free someone else's claim.
+   */
+  listConflicts(): { address: string; conflict?: ConflictRecord; damage?: StoreDamage }[] {
+    let names: string[] | undefined;
+    try {
+      names = listDirIfExists(this.layout.conflicts, O_NOFOLLOW);
+    } catch (e) {
+      throw storeIo(e, `list ${this.layout.conflicts}`);
+    }
+    if (!names) return [];
+    checkPrivateDir(this.layout.conflicts, "store directory");
+    return names.filter(isStoreName).map((address) => {
+      const file = join(this.layout.conflicts, address);
+      try {
+        return { address, conflict: parseConflict(readIfExists(file) ?? "", file, address) };
+      } catch (e) {
+        if (e instanceof StoreDamage) return { address, damage: e };
+        throw e;
+      }
+    });
+  }
+
+  /**
+   * Quarantines addresses of an attachment that is about to be released:
+   * their conflict records are durable before anything is released, so a
+   * release killed half-way, or retried without the conflicts, keeps them
+   * (release() leaves a claim its quarantine keeps).
+   */
+  quarantine(conflicts: ConflictRecord[]): void {
+    if (conflicts.length === 0) return;
+    const dir = this.layout.conflicts;
+    try {
+      const created = makeDirIfMissing(dir, 0o700);
+      checkPrivateDir(dir, "store directory");
+      const staged = stageFiles(conflicts.map((c) => ({ path: this.conflictFile(c.address), data: encodeConflict(c) })));
+      try {
+        for (const s of staged) publishFile(s);
+      } finally {
+        for (const s of staged) if (s.fd >= 0) discardStaged(s);
+      }
+      fsyncDir(dir);
+      if (created) fsyncDir(this.layout.root);
+      this.conflictsSeen = true;
+    } catch (e) {
+      throw storeIo(e, `quarantine ${conflicts.map((c) => c.address).join(", ")}`);
+    }
+  }
+
+  /**
+   * Ends a quarantine: the claim it keeps goes first (durably), then its
+   * record. A claim that is no longer the one it kept (freed and taken again
+   * after a crash between the two steps) is left alone.
+   */
+  endQuarantine(address: string, conflict: ConflictRecord): void {
+    const claim = this.claim(address);
+    try {
+      if (claim && keptBy(claim, conflict)) {
+        unlinkPath(this.claimFile(address));
+        fsyncDir(this.layout.claims);
+      }
+      unlinkPath(this.conflictFile(address));
+    } catch (e) {
+      if (!isMissing(e)) throw storeIo(e, `end the quarantine of ${address}`);
+    }
+  }
+
+  /** Whether a quarantine keeps this claim (a conflict record that cannot be read keeps it too). */
+  private quarantineKeeps(address: string, claim: ClaimRecord): boolean {
+    this.conflictsSeen ??= entryExists(this.layout.conflicts);
+    if (!this.conflictsSeen) return false;
+    const file = this.conflictFile(address);
+    try {
+      const text = readIfExists(file);
+      return text !== undefined && keptBy(claim, parseConflict(text, file, address));
+    } catch (e) {
+      if (e instanceof StoreDamage) return true;
+      throw e;
+    }
+  }
+
+  /** Whether conflicts/ exists, asked once per transaction (most stores never quarantine anything). */
+  private conflictsSeen: boolean | undefined;
 
   /** The lowest ordinal that may be free in a pool whose usable set has this fingerprint. */
   hint(pool: string, fingerprint: string): bigint {
@@ -370,13 +471,13 @@ export class StoreTx {
     }
   }
 
-  /** Removes the claims this attachment owns, then its record. Idempotent. */
+  /** Removes the claims this attachment owns (but those a quarantine keeps), then its record. Idempotent. */
   release(record: AttachmentRecord): void {
     try {
       let removed = 0;
       for (const ip of record.ips) {
         const owner = this.claim(ip.address);
-        if (owner && owner.containerID === record.containerID && owner.ifname === record.ifname) {
+        if (owner && owner.containerID === record.containerID && owner.ifname === record.ifname && !this.quarantineKeeps(ip.address, owner)) {
           unlinkPath(this.claimFile(ip.address));
           removed++;
         }
@@ -451,6 +552,7 @@ export class StoreTx {
     };
     sweep(this.layout.claims);
     sweep(this.layout.hints);
+    sweep(this.layout.conflicts);
     sweep(this.layout.attachments);
     sweep(this.layout.cache);
     let ids: string[] = [];

@@ -13,6 +13,9 @@ function listNames(dir: string): string[] {
 /** The claimed addresses (one claim file per address in use). */
 export const claimedAddresses = (dataDir: string): string[] => listNames(storeLayout(dataDir).claims);
 
+/** The quarantined addresses (one conflict record per address; their claims are among the claimed ones). */
+export const quarantinedAddresses = (dataDir: string): string[] => listNames(storeLayout(dataDir).conflicts);
+
 /** Recorded attachments: one file per (container ID, interface). */
 export function countAttachments(dataDir: string): number {
   const base = storeLayout(dataDir).attachments;

@@ -54,12 +54,15 @@ export type Compare =
 export type Operation =
   | { put: { key: string; value: string } }
   | { deleteKey: string }
-  | { range: { key: string } };
+  /** One key, or every key in [key, end) when `end` is given. */
+  | { range: { key: string; end?: string } };
 
 export interface TxnResult {
   succeeded: boolean;
   /** For each range operation of the branch that ran, in order: the key's value, if any. */
   ranges: (KeyValue | undefined)[];
+  /** For each range operation, in order: every key it read (for ranges with an end). */
+  rangeKvs: KeyValue[][];
   revision: string;
 }
 
@@ -148,11 +151,9 @@ export class EtcdClient {
       responses?: { response_range?: { kvs?: RawKv[] } }[];
       header?: { revision?: string };
     };
-    const ranges = (r.responses ?? []).filter((x) => x.response_range !== undefined).map((x) => {
-      const kv = x.response_range?.kvs?.[0];
-      return kv ? decodeKv(kv) : undefined;
-    });
-    return { succeeded: r.succeeded === true, ranges, revision: r.header?.revision ?? "0" };
+    const rangeKvs = (r.responses ?? []).filter((x) => x.response_range !== undefined).map((x) => (x.response_range?.kvs ?? []).map(decodeKv));
+    const ranges = rangeKvs.map((kvs) => kvs[0]);
+    return { succeeded: r.succeeded === true, ranges, rangeKvs, revision: r.header?.revision ?? "0" };
   }
 
   /** One request, sent to each endpoint in turn until one answers or the call's time is up. */
@@ -220,7 +221,7 @@ export class EtcdClient {
 function encodeOp(op: Operation): Record<string, unknown> {
   if ("put" in op) return { request_put: { key: b64(op.put.key), value: b64(op.put.value) } };
   if ("deleteKey" in op) return { request_delete_range: { key: b64(op.deleteKey) } };
-  return { request_range: { key: b64(op.range.key) } };
+  return { request_range: { key: b64(op.range.key), ...(op.range.end !== undefined ? { range_end: b64(op.range.end) } : {}) } };
 }
 
 function gatewayError(text: string): { message: string; code: number } {

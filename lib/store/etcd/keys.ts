@@ -2,6 +2,7 @@
 //   P/ips/v4/<8 hex digits>, P/ips/v6/<32 hex digits>   one claim per address in use
 //   P/attachments/<node>/<containerID>/<ifname>         one record per attachment
 //   P/pools/<name>                                      the pool's definition all nodes agreed on
+//   P/conflicts/v4/<8 hex digits>, P/conflicts/v6/...   a quarantined address (its claim stays)
 // A claim key is the address in fixed-width hex, so keys sort as addresses
 // do: a contiguous range of addresses is one contiguous key range, which is
 // what lets a node find the first free address with a bounded range read.
@@ -17,38 +18,53 @@ export interface EtcdKeys {
   claimRangeEnd(last: IPAddr): string;
   /** The address a claim key names, or undefined for a key that is not one. */
   addressOfClaim(key: string): IPAddr | undefined;
+  /** The address a conflict key names, or undefined for a key that is not one. */
+  addressOfConflict(key: string): IPAddr | undefined;
   attachment(node: string, containerID: string, ifname: string): string;
   /** The prefix of one node's attachments (of one container when given). */
   attachmentsOf(node: string, containerID?: string): string;
   /** The prefix of every node's attachments. */
   allAttachments(): string;
   pool(name: string): string;
+  /** The conflict record of a quarantined address (named as its claim is). */
+  conflict(ip: IPAddr): string;
+  conflictRangeEnd(last: IPAddr): string;
+  /** The prefix of every conflict record. */
+  allConflicts(): string;
 }
 
 const hexWidth = (family: Family) => familyBits(family) / 4;
 
 export function etcdKeys(prefix: string): EtcdKeys {
+  const hex = (ip: IPAddr) => ip.value.toString(16).padStart(hexWidth(ip.family), "0");
   const claimBase = (family: Family) => `${prefix}/ips/v${family}/`;
-  const claim = (ip: IPAddr) => claimBase(ip.family) + ip.value.toString(16).padStart(hexWidth(ip.family), "0");
+  const claim = (ip: IPAddr) => claimBase(ip.family) + hex(ip);
+  const conflict = (ip: IPAddr) => `${prefix}/conflicts/v${ip.family}/${hex(ip)}`;
   return {
     claim,
     // Keys are fixed width: the smallest key after claim(last) is claim(last) + "\0".
     claimRangeEnd: (last) => claim(last) + "\0",
-    addressOfClaim(key) {
-      for (const family of [4, 6] as const) {
-        const base = claimBase(family);
-        const hex = key.slice(base.length);
-        if (key.startsWith(base) && hex.length === hexWidth(family) && /^[0-9a-f]+$/.test(hex)) {
-          return { family, value: BigInt(`0x${hex}`) };
-        }
-      }
-      return undefined;
-    },
+    addressOfClaim: (key) => addressIn(key, claimBase),
+    addressOfConflict: (key) => addressIn(key, (family) => `${prefix}/conflicts/v${family}/`),
     attachment: (node, containerID, ifname) => `${prefix}/attachments/${node}/${containerID}/${ifname}`,
     attachmentsOf: (node, containerID) => `${prefix}/attachments/${node}/${containerID === undefined ? "" : `${containerID}/`}`,
     allAttachments: () => `${prefix}/attachments/`,
     pool: (name) => `${prefix}/pools/${name}`,
+    conflict,
+    conflictRangeEnd: (last) => conflict(last) + "\0",
+    allConflicts: () => `${prefix}/conflicts/`,
   };
+}
+
+/** The address a key names under `base(family)` (fixed-width hex), or undefined. */
+function addressIn(key: string, base: (family: Family) => string): IPAddr | undefined {
+  for (const family of [4, 6] as const) {
+    const hex = key.slice(base(family).length);
+    if (key.startsWith(base(family)) && hex.length === hexWidth(family) && /^[0-9a-f]+$/.test(hex)) {
+      return { family, value: BigInt(`0x${hex}`) };
+    }
+  }
+  return undefined;
 }
 
 /** What every node must agree on about a pool: its subnet, usable addresses and gateway. */

@@ -9,8 +9,10 @@
 // hold one address, dual-stack is all-or-nothing, and a transaction sent
 // twice (a timeout after etcd applied it) fails harmlessly the second time.
 // DEL deletes the record and the claims it owns in one transaction compared
-// on their revisions.
+// on their revisions; a claim ipvlan-attach reported a conflict on stays,
+// kept by a conflict record written in that same transaction.
 import { CniError, ErrorCode, invalidConfig } from "../../cni/errors";
+import { quarantineOver, type QuarantinePolicy } from "../../ipam/conflicts";
 import { formatIP, parseIP, type Family, type IPAddr } from "../../ip/address";
 import { poolsExhausted, requestedByFamily, takeRequested, type Allocation } from "../../ipam/allocate";
 import type { Pool } from "../../ipam/pool";
@@ -19,10 +21,12 @@ import type { Selection } from "../../ipam/select";
 import { fnv1a64 } from "../../hash";
 import { note } from "../../timing";
 import { readText } from "../../sys/fs";
-import { attachmentKey as keyOf, type AllocationRequest, type AttachmentKey, type IpamStore } from "../backend";
+import {
+  attachmentKey as keyOf, conflictChosen, type AllocationRequest, type AttachmentKey, type ConflictFilter, type ConflictReport, type IpamStore, type QuarantinedAddress,
+} from "../backend";
 import type { EtcdStoreSettings } from "../../ipam/store-config";
 import { notHeld, notRecorded, recordedIP } from "../local";
-import type { AttachmentRecord } from "../records";
+import type { AttachmentRecord, RecordedIP } from "../records";
 import { EtcdClient, EtcdRefused, prefixEnd, type Compare, type KeyValue, type Operation } from "./client";
 import { etcdKeys, isKeySegment, poolDefinition, storedFingerprint, type EtcdKeys } from "./keys";
 import { nextInPage, scanSegments } from "./scan";
@@ -51,6 +55,16 @@ interface StoredClaim {
   created: string;
 }
 
+/**
+ * What the store keeps under a conflict key: a quarantined address, and the
+ * exact text of the claim the quarantine keeps (no other claim is freed by it).
+ */
+interface StoredConflict extends QuarantinedAddress {
+  v: 1;
+  node: string;
+  claim: string;
+}
+
 /** Claim keys read per request while looking for a free address. */
 const PAGE = 256;
 /** Rounds of "scan, then compare-and-create" an ADD tries while other nodes keep taking what it chose. */
@@ -58,6 +72,8 @@ const MAX_ROUNDS = 64;
 
 export interface PoolUsage {
   allocated: number;
+  /** Quarantined addresses (counted in `allocated` too: their claims stay). */
+  conflicts: number;
   byNode: Map<string, number>;
 }
 
@@ -95,12 +111,18 @@ export class EtcdStore implements IpamStore {
     return new EtcdStore(client, nodeName, settings.prefix);
   }
 
-  async allocate({ owner, selection, requested, pools }: AllocationRequest): Promise<Allocation[]> {
+  async allocate({ owner, selection, requested, pools, quarantine }: AllocationRequest): Promise<Allocation[]> {
     const key = this.keys.attachment(this.node, owner.containerID, owner.ifname);
-    // The definitions of every candidate pool come with the record in one read.
+    // The definitions of every candidate pool and the quarantined addresses come with the record in one read.
     const candidates = uniqueByName([...selection.v4, ...selection.v6]);
+    const conflictsPrefix = this.keys.allConflicts();
     for (let round = 1; round <= MAX_ROUNDS; round++) {
-      const [existing, ...storedDefinitions] = await this.multiGet([key, ...candidates.map((p) => this.keys.pool(p.name))]);
+      const read = await this.client.txn([], [
+        ...[key, ...candidates.map((p) => this.keys.pool(p.name))].map((k) => ({ range: { key: k } })),
+        { range: { key: conflictsPrefix, end: prefixEnd(conflictsPrefix) } },
+      ]);
+      const [existing, ...storedDefinitions] = read.ranges.slice(0, -1);
+      const conflicts = read.rangeKvs[read.rangeKvs.length - 1] ?? [];
       if (existing) {
         const record = this.parseAttachment(existing);
         const kept = await this.intactAllocations(record, pools);
@@ -116,6 +138,11 @@ export class EtcdStore implements IpamStore {
         if (touched.succeeded) return kept;
         this.retries++;
         continue;
+      }
+      if (round === 1 && conflicts.length > 0) {
+        // Quarantines of the candidate pools whose hold is over end first; one that cannot (damaged, changed) waits.
+        const names = new Set(candidates.map((p) => p.name));
+        await this.endQuarantines(conflicts, (c) => names.has(c.pool) && quarantineOver(c.detected, quarantine), () => {});
       }
       let planned: Allocation[];
       try {
@@ -168,8 +195,22 @@ export class EtcdStore implements IpamStore {
     );
   }
 
-  async release(containerID: string, ifname: string): Promise<void> {
-    await this.releaseKey(this.keys.attachment(this.node, containerID, ifname));
+  async release(containerID: string, ifname: string, _pools?: Pool[], report?: ConflictReport): Promise<string[]> {
+    const released = await this.releaseKey(this.keys.attachment(this.node, containerID, ifname), report);
+    if (released || !report) return released?.quarantined ?? [];
+    // A DEL repeated after it quarantined them: the same answer.
+    const addresses = report.conflicts.map((c) => c.address);
+    const kvs = await this.multiGet(addresses.map((a) => this.keys.conflict(parseIP(a)!)));
+    return addresses.filter((_, i) => {
+      const kv = kvs[i];
+      if (!kv) return false;
+      try {
+        const c = this.parseConflict(kv);
+        return c.node === this.node && c.containerID === containerID && c.ifname === ifname;
+      } catch {
+        return false; // not this DEL's to judge: `release --conflicts` names it
+      }
+    });
   }
 
   async verify(containerID: string, ifname: string): Promise<AttachmentRecord> {
@@ -184,8 +225,10 @@ export class EtcdStore implements IpamStore {
     return record;
   }
 
-  async collect(network: string, valid: Set<AttachmentKey>): Promise<void> {
+  async collect(network: string, valid: Set<AttachmentKey>, quarantine: QuarantinePolicy): Promise<void> {
     const errors: unknown[] = [];
+    // Quarantines of this network whose hold is over end; the others keep their claims (GC never touches a claim without a record here).
+    await this.endQuarantines(await this.listPrefix(this.keys.allConflicts()), (c) => c.network === network && quarantineOver(c.detected, quarantine), (e) => errors.push(e));
     for (const kv of await this.listPrefix(this.keys.attachmentsOf(this.node))) {
       try {
         const record = this.parseAttachment(kv);
@@ -214,23 +257,41 @@ export class EtcdStore implements IpamStore {
     return this.releaseAll(this.keys.attachmentsOf(node), () => true);
   }
 
+  async releaseConflicts(filter: ConflictFilter): Promise<QuarantinedAddress[]> {
+    const kvs = (await this.listPrefix(this.keys.allConflicts())).filter((kv) => {
+      const ip = this.keys.addressOfConflict(kv.key);
+      return filter.addresses === undefined || (ip !== undefined && filter.addresses.includes(formatIP(ip)));
+    });
+    for (const kv of kvs) this.parseConflict(kv); // one that cannot be read is never freed by guess (code 5)
+    const released: QuarantinedAddress[] = [];
+    await this.endQuarantines(kvs, (c) => conflictChosen(filter, c), (e) => {
+      throw e;
+    }, (c) => released.push(c));
+    return released;
+  }
+
   private async releaseAll(prefix: string, chosen: (r: StoredAttachment) => boolean): Promise<AttachmentRecord[]> {
     const released: AttachmentRecord[] = [];
     for (const kv of await this.listPrefix(prefix)) {
       if (!chosen(this.parseAttachment(kv))) continue;
-      const record = await this.releaseKey(kv.key);
-      if (record) released.push(record);
+      const done = await this.releaseKey(kv.key);
+      if (done) released.push(done.record);
     }
     return released;
   }
 
-  /** Deletes the record under `key` and the claims it owns; returns it, or undefined when there was none. */
-  private async releaseKey(key: string): Promise<StoredAttachment | undefined> {
+  /**
+   * Deletes the record under `key` and the claims it owns (quarantining the
+   * reported ones instead); returns it with the addresses quarantined, or
+   * undefined when there was none.
+   */
+  private async releaseKey(key: string, report?: ConflictReport): Promise<{ record: StoredAttachment; quarantined: string[] } | undefined> {
     for (let round = 1; round <= MAX_ROUNDS; round++) {
       const kv = await this.client.get(key);
       if (!kv) return undefined;
       const record = this.parseAttachment(kv);
-      if (await this.removeRecord(kv, record)) return record;
+      const quarantined = await this.removeRecord(kv, record, report);
+      if (quarantined) return { record, quarantined };
       this.retries++;
     }
     throw new CniError(ErrorCode.TryAgainLater, `could not release ${key}: its record kept changing`);
@@ -251,10 +312,13 @@ export class EtcdStore implements IpamStore {
   async usage(pools: Pool[]): Promise<Map<string, PoolUsage>> {
     const out = new Map<string, PoolUsage>();
     for (const pool of pools) {
-      const usage: PoolUsage = { allocated: 0, byNode: new Map() };
+      const usage: PoolUsage = { allocated: 0, conflicts: 0, byNode: new Map() };
       for (const r of pool.usable) {
-        const from = this.keys.claim({ family: pool.family, value: r.start });
-        const end = this.keys.claimRangeEnd({ family: pool.family, value: r.end });
+        const first = { family: pool.family, value: r.start };
+        const last = { family: pool.family, value: r.end };
+        usage.conflicts += (await this.client.range(this.keys.conflict(first), { end: this.keys.conflictRangeEnd(last), countOnly: true })).count;
+        const from = this.keys.claim(first);
+        const end = this.keys.claimRangeEnd(last);
         for (const kv of await this.listRange(from, end)) {
           usage.allocated++;
           const node = this.parseClaim(kv).node;
@@ -335,24 +399,81 @@ export class EtcdStore implements IpamStore {
     return allocs.length > 0 ? allocs : undefined;
   }
 
-  /** Deletes a record and the claims it owns, if neither changed since read; false when one did. */
-  private async removeRecord(kv: KeyValue, record: StoredAttachment): Promise<boolean> {
+  /**
+   * Deletes a record and the claims it owns, if neither changed since read;
+   * a reported claim stays, kept by a conflict record put in the same
+   * transaction. Returns the addresses quarantined, or false when something changed.
+   */
+  private async removeRecord(kv: KeyValue, record: StoredAttachment, report?: ConflictReport): Promise<string[] | false> {
     const keys = record.ips.map((e) => this.keys.claim(parseIP(e.address)!));
     const attachment: Compare = { key: kv.key, target: "MOD", result: "EQUAL", modRevision: kv.modRevision };
+    const macs = new Map(report?.conflicts.map((c) => [c.address, c.mac]));
+    const detected = report?.detected.toISOString() ?? "";
+    // A held claim either goes or, reported, stays with its conflict record.
+    const settle = (entry: RecordedIP, claimKey: string, claimText: string): Operation => {
+      const mac = macs.get(entry.address);
+      if (mac === undefined) return { deleteKey: claimKey };
+      const conflict: StoredConflict = {
+        v: 1, address: entry.address, pool: entry.pool, node: record.node, containerID: record.containerID, ifname: record.ifname,
+        network: record.network, mac, detected, claim: claimText,
+      };
+      return { put: { key: this.keys.conflict(parseIP(entry.address)!), value: JSON.stringify(conflict) } };
+    };
     // Claims as this record's ADD wrote them: compared by value, nothing needs reading first.
+    const texts = record.ips.map((e) => this.claimText(record, e));
     const asWritten = await this.client.txn(
-      [attachment, ...record.ips.map((e, i): Compare => ({ key: keys[i]!, target: "VALUE", result: "EQUAL", value: this.claimText(record, e) }))],
-      [{ deleteKey: kv.key }, ...keys.map((key) => ({ deleteKey: key }))],
+      [attachment, ...record.ips.map((e, i): Compare => ({ key: keys[i]!, target: "VALUE", result: "EQUAL", value: texts[i]! }))],
+      [{ deleteKey: kv.key }, ...record.ips.map((e, i) => settle(e, keys[i]!, texts[i]!))],
     );
-    if (asWritten.succeeded) return true;
+    if (asWritten.succeeded) return record.ips.filter((e) => macs.has(e.address)).map((e) => e.address);
     // Otherwise (a claim missing, or not this record's): delete the record and only the claims it owns.
     const claims = await this.multiGet(keys);
-    const owned = claims.filter((c): c is KeyValue => c !== undefined && this.owns(this.parseClaim(c), record));
+    const owned = record.ips.flatMap((entry, i) => {
+      const c = claims[i];
+      return c !== undefined && this.owns(this.parseClaim(c), record) ? [{ entry, kv: c }] : [];
+    });
     const r = await this.client.txn(
-      [attachment, ...owned.map((c): Compare => ({ key: c.key, target: "MOD", result: "EQUAL", modRevision: c.modRevision }))],
-      [{ deleteKey: kv.key }, ...owned.map((c) => ({ deleteKey: c.key }))],
+      [attachment, ...owned.map(({ kv: c }): Compare => ({ key: c.key, target: "MOD", result: "EQUAL", modRevision: c.modRevision }))],
+      [{ deleteKey: kv.key }, ...owned.map(({ entry, kv: c }) => settle(entry, c.key, c.value))],
     );
-    return r.succeeded;
+    return r.succeeded ? owned.filter(({ entry }) => macs.has(entry.address)).map(({ entry }) => entry.address) : false;
+  }
+
+  /**
+   * Ends the quarantines `chosen` picks among `kvs` (conflict keys): the
+   * record and the claim it keeps go in one transaction. A record whose claim
+   * is gone or someone else's holds nothing and goes alone. One that changed
+   * meanwhile is left; one that cannot be read, or fails, goes to `failed`.
+   */
+  private async endQuarantines(
+    kvs: KeyValue[],
+    chosen: (c: StoredConflict) => boolean,
+    failed: (e: unknown) => void,
+    ended: (c: StoredConflict) => void = () => {},
+  ): Promise<void> {
+    for (const kv of kvs) {
+      try {
+        const conflict = this.parseConflict(kv);
+        if (!chosen(conflict)) continue;
+        const claimKey = this.keys.claim(parseIP(conflict.address)!);
+        const same: Compare = { key: kv.key, target: "MOD", result: "EQUAL", modRevision: kv.modRevision };
+        const r = await this.client.txn(
+          [same, { key: claimKey, target: "VALUE", result: "EQUAL", value: conflict.claim }],
+          [{ deleteKey: kv.key }, { deleteKey: claimKey }],
+          [{ range: { key: kv.key } }, { range: { key: claimKey } }],
+        );
+        if (r.succeeded) {
+          ended(conflict);
+          continue;
+        }
+        const [now, claim] = r.ranges;
+        if (now?.modRevision === kv.modRevision && claim?.value !== conflict.claim) {
+          if ((await this.client.txn([same], [{ deleteKey: kv.key }])).succeeded) ended(conflict);
+        }
+      } catch (e) {
+        failed(e);
+      }
+    }
   }
 
   private async claimsOf(record: StoredAttachment): Promise<(StoredClaim | undefined)[]> {
@@ -414,6 +535,15 @@ export class EtcdStore implements IpamStore {
     if (!ok) throw damagedKey(kv.key, "not an attachment record (containerID, ifname, network, node, ips)");
     if (typeof o.pod !== "object" || o.pod === null) o.pod = {};
     return o as unknown as StoredAttachment;
+  }
+
+  private parseConflict(kv: KeyValue): StoredConflict {
+    const o = parseStored(kv);
+    const fields = ["address", "pool", "node", "containerID", "ifname", "network", "mac", "detected", "claim"] as const;
+    if (fields.some((f) => typeof o[f] !== "string")) throw damagedKey(kv.key, `not a conflict record (${fields.join(", ")})`);
+    const ip = parseIP(o.address as string);
+    if (!ip || this.keys.conflict(ip) !== kv.key) throw damagedKey(kv.key, "its address is not the one its key names");
+    return o as unknown as StoredConflict;
   }
 
   private parseClaim(kv: KeyValue): StoredClaim {

@@ -4,7 +4,7 @@ export interface ParsedArgs {
   flags: Map<string, string | true>;
 }
 
-const BOOLEAN = new Set(["all-nodes", "help", "h", "version", "dry-run", "imds"]);
+const BOOLEAN = new Set(["all-nodes", "help", "h", "version", "dry-run", "imds", "conflicts"]);
 
 export function parseArgs(argv: string[]): ParsedArgs {
   const positional: string[] = [];

@@ -6,7 +6,7 @@ import { loadPools } from "../../../lib/ipam/pool-source";
 import { sharingReason } from "../../../lib/ipam/shared";
 import type { StoreSettings } from "../../../lib/ipam/store-config";
 import { countAllocations, poolsOnNode } from "../../../lib/ipam/usage";
-import { claimedAddresses } from "../../../lib/store/usage";
+import { claimedAddresses, quarantinedAddresses } from "../../../lib/store/usage";
 import { storeLayout } from "../../../lib/store/layout";
 import { flag, type ParsedArgs } from "./args";
 import { cliStore } from "./dirs";
@@ -16,6 +16,8 @@ export interface PoolRow {
   version: number;
   subnet: string;
   allocated: number;
+  /** Quarantined addresses (counted in `allocated` too). */
+  conflicts: number;
   total: string;
   default: boolean;
   disabled: boolean;
@@ -34,20 +36,24 @@ export async function poolsCommand(args: ParsedArgs): Promise<number> {
   const all = await loadPools(dirs.poolDir, [], storeLayout(dirs.dataDir).cache, { readOnly: true });
   const seen = args.flags.has("all-nodes") ? all : poolsOnNode(all, dirs.nodeName);
   let counts: Map<string, number>;
+  let conflicts: Map<string, number>;
   let byNode: Map<string, Map<string, number>> | undefined;
   if (dirs.store.type === "etcd") {
     const { EtcdStore } = await import("../../../lib/store/etcd/store");
     const usage = await EtcdStore.open({ settings: dirs.store, nodeName: dirs.nodeName }).usage(seen);
     counts = new Map([...usage].map(([name, u]) => [name, u.allocated]));
+    conflicts = new Map([...usage].map(([name, u]) => [name, u.conflicts]));
     byNode = new Map([...usage].map(([name, u]) => [name, u.byNode]));
   } else {
     counts = countAllocations(all, claimedAddresses(dirs.dataDir));
+    conflicts = countAllocations(all, quarantinedAddresses(dirs.dataDir));
   }
   const rows: PoolRow[] = seen.map((p) => ({
     name: p.name,
     version: p.family,
     subnet: formatCidr(p.subnet),
     allocated: counts.get(p.name) ?? 0,
+    conflicts: conflicts.get(p.name) ?? 0,
     total: p.total.toString(),
     default: p.isDefault,
     disabled: p.disabled,
@@ -63,12 +69,13 @@ export async function poolsCommand(args: ParsedArgs): Promise<number> {
   }
   if (output !== "table" && output !== "wide") throw new Error(`unknown output format ${JSON.stringify(output)} (table or json)`);
   const table = [
-    ["NAME", "VERSION", "SUBNET", "ALLOCATED", "TOTAL", "DEFAULT", "NODES", "SHARED"],
+    ["NAME", "VERSION", "SUBNET", "ALLOCATED", "CONFLICTS", "TOTAL", "DEFAULT", "NODES", "SHARED"],
     ...rows.map((r) => [
       r.name + (r.disabled ? " (disabled)" : ""),
       String(r.version),
       r.subnet,
       String(r.allocated),
+      String(r.conflicts),
       r.total,
       String(r.default),
       r.nodes.length ? r.nodes.join(",") : "<all>",

@@ -8,7 +8,7 @@ import { DEFAULT_LOCK_TIMEOUT_MS } from "../../../lib/ipam/config";
 import type { Pool } from "../../../lib/ipam/pool";
 import { loadPools } from "../../../lib/ipam/pool-source";
 import { storeLayout } from "../../../lib/store/layout";
-import { heldNotices, problemsOf, relativeTo } from "../../../lib/store/problems";
+import { conflictNotices, heldNotices, problemsOf, relativeTo } from "../../../lib/store/problems";
 import { planRepair } from "../../../lib/store/repair";
 import { applyRepairAction } from "../../../lib/store/repair-apply";
 import { scanStore } from "../../../lib/store/scan";
@@ -41,7 +41,7 @@ async function checkCommand(args: ParsedArgs): Promise<number> {
   // Inspected as it is: loose permissions are problems to list, not a reason to stop.
   const scan = AllocationStore.inspect(storeOptions(args, dataDir)).withLock((tx) => scanStore(tx.layout));
   const problems = problemsOf(scan);
-  const notices = heldNotices(scan);
+  const notices = [...heldNotices(scan), ...conflictNotices(scan)];
   if (scan.setAside > 0) notices.push(`${scan.setAside} file(s) set aside by earlier repairs under damaged/ (kept for inspection; the plugin never reads them)`);
   if (json) {
     process.stdout.write(JSON.stringify({ dataDir, exists: true, problems, notices }, null, 2) + "\n");

@@ -32,7 +32,8 @@ export async function ipamAdd(req: CniRequest): Promise<CniResult> {
   const requested = parseRequested(request.requestedIPs);
   mark("selected");
   const owner = { containerID: req.env.containerId, ifname: req.env.ifname, network: cfg.network, pod: request.pod, created: new Date().toISOString() };
-  const allocs = await store.allocate({ owner, selection, requested, pools });
+  const quarantine = { holdSeconds: cfg.conflictHoldSeconds, now: new Date() };
+  const allocs = await store.allocate({ owner, selection, requested, pools, quarantine });
   mark("allocated");
   if (cfg.metricsFile) (await import("../metrics-refresh")).refreshMetricsFile(cfg, pools);
   return buildIpamResult(allocs, selection.cleanGateway, req.conf.cniVersion);

@@ -1,6 +1,7 @@
 // GC (CNI 1.1): release every allocation of this network on this node whose
 // attachment the runtime no longer lists (and, in the local store, claims
-// left without a record and the temp files of killed writers). Keeps going
+// left without a record and the temp files of killed writers), and end the
+// quarantines of this network whose hold is over. Keeps going
 // after an error and reports the first one at the end, as the spec asks.
 import { CniError, ErrorCode } from "../../../lib/cni/errors";
 import type { CniRequest } from "../../../lib/cni/skel";
@@ -34,5 +35,5 @@ export async function ipamGc(req: CniRequest): Promise<void> {
   } catch {
     pools = undefined;
   }
-  await (await openStore(cfg)).collect(cfg.network, valid, pools);
+  await (await openStore(cfg)).collect(cfg.network, valid, { holdSeconds: cfg.conflictHoldSeconds, now: new Date() }, pools);
 }
