@@ -6,7 +6,7 @@
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { cniError, cniOk, describeRun } from "../helpers/cni";
+import { cniError, cniOk, describeRun, type ProcessOutput } from "../helpers/cni";
 import { pollUntil } from "../helpers/process";
 import { addressesOf, useIpamSandbox, type IpamSandbox } from "./ipam-harness";
 
@@ -43,7 +43,7 @@ async function poolsJson(): Promise<Record<string, { allocated: number; conflict
   return Object.fromEntries(rows.map((r) => [r.name, { allocated: r.allocated, conflicts: r.conflicts }]));
 }
 
-async function storeCheck(): Promise<{ code: number | null; stdout: string }> {
+async function storeCheck(): Promise<ProcessOutput> {
   return box.cli(["store", "check", "--data-dir", box.dataDir]);
 }
 
