@@ -10,6 +10,10 @@
 // not (all) claimed — harmless, DEL or a retried ADD cleans it — or claims
 // still listed by their record, which DEL releases. A claim is never written
 // without a durable record naming it, so nothing is lost or given twice.
+// A quarantined address (ipvlan-attach reported a conflict on it) keeps its
+// claim, named by a conflict record under conflicts/ written before the
+// release; releases leave such a claim, and only the end of the quarantine
+// (ADD or GC once the hold is over, `release --conflicts`) removes it.
 // Temp files of a killed writer are removed by DEL (its container's directory)
 // and GC (everywhere); listings never read them. A live writer keeps a lock
 // on each of its temp files (lib/sys/atomic.ts), so an ADD's claims pre-staged before
