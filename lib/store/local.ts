@@ -98,8 +98,12 @@ export class LocalStore implements IpamStore {
       } else if (report) {
         // A DEL repeated after it quarantined them: the same answer.
         quarantined = report.conflicts.map((c) => c.address).filter((a) => {
-          const c = tx.conflict(a);
-          return c?.containerID === containerID && c.ifname === ifname;
+          try {
+            const c = tx.conflict(a);
+            return c?.containerID === containerID && c.ifname === ifname;
+          } catch {
+            return false; // damaged: not this DEL's to judge (`store check` lists it)
+          }
         });
       }
       tx.tidyContainer(containerID); // what an ADD killed mid-write left there
