@@ -2,7 +2,9 @@
 // ipvlan + host-local, in one kernel (the guest's when the host has no
 // ipvlan), same run, alternating. Started by scripts/bench.mjs; writes its
 // rows as JSON: { name, unit, ours, reference, goal?, note }.
-//   bun scripts/bench-ipvlan.ts OUT.json RUNS
+//   bun scripts/bench-ipvlan.ts OUT.json RUNS EMPTY_EXECUTABLE
+// EMPTY_EXECUTABLE: a Bun executable built with our flags that does nothing,
+// for the burst's floor (scripts/bench/rows.mjs builds it on the host).
 // Ours twice: installed as one file with links (the IPAM runs inside
 // ipvlan-attach's process) and with spiderpool-ipam a separate copy (the IPAM
 // executed, as for another version or another IPAM).
@@ -11,7 +13,7 @@ import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, 
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 
-const [out = "/dev/stdout", runsText = "30"] = process.argv.slice(2);
+const [out = "/dev/stdout", runsText = "30", empty] = process.argv.slice(2);
 const runs = Number(runsText);
 const ROOT = join(import.meta.dirname, "..");
 const REF = process.env.CNI_REFERENCE_DIR ?? "/usr/lib/cni";
@@ -62,6 +64,8 @@ try {
 
   const confs = (poolDir: string, dataDir: string, ranges: unknown) => ({
     ours: JSON.stringify({ cniVersion: "1.0.0", name: "ipvlan-ens5", type: "ipvlan-attach", master: "ens5", ipam: { type: "spiderpool-ipam", poolDir, dataDir: join(dataDir, "ours"), nodeName: "master" } }),
+    // The reference's work only: no veth side channel to the node.
+    oursBare: JSON.stringify({ cniVersion: "1.0.0", name: "ipvlan-ens5", type: "ipvlan-attach", master: "ens5", coordinator: { enabled: false }, ipam: { type: "spiderpool-ipam", poolDir, dataDir: join(dataDir, "ours-bare"), nodeName: "master" } }),
     theirs: JSON.stringify({ cniVersion: "1.0.0", name: "ipvlan-ens5", type: "ipvlan", master: "ens5", ipam: { type: "host-local", dataDir: join(dataDir, "theirs"), ranges, routes: [{ dst: "0.0.0.0/0" }, { dst: "::/0" }] } }),
   });
   // The seed's master pools (16 addresses per family) for one pod at a time.
@@ -71,17 +75,31 @@ try {
 
   const cniEnv = (command: string, binDir: string, id: string, netns: string) =>
     [`CNI_COMMAND=${command}`, `CNI_CONTAINERID=${id}`, `CNI_NETNS=/var/run/netns/${netns}`, "CNI_IFNAME=eth0", `CNI_PATH=${binDir}:${REF}`];
+  class CallFailed extends Error {}
   const call = (file: string, command: string, conf: string, id: string, netns = pod) => {
     const t0 = process.hrtime.bigint();
     const r = spawnSync("ip", ["netns", "exec", node, "env", ...cniEnv(command, dirname(file), id, netns), file], { input: conf, encoding: "utf8" });
     const ms = Number(process.hrtime.bigint() - t0) / 1e6;
     if (r.status !== 0) {
-      const state = spawnSync("ip", ["-n", netns, "-d", "addr"], { encoding: "utf8" }).stdout;
-      throw new Error(`${file} ${command} ${id}: ${r.stdout}${r.stderr}\npod netns after it:\n${state}`);
+      const state = (args: string[]) => spawnSync("ip", ["-n", netns, ...args], { encoding: "utf8" }).stdout;
+      throw new CallFailed(`${file} ${command} ${id}: ${r.stdout}${r.stderr}\npod netns after it:\n${state(["-d", "addr"])}${state(["-6", "route", "show", "table", "all"])}${state(["-6", "rule"])}`);
     }
     return ms;
   };
-  const addDel = (file: string, conf: string, i: number) => call(file, "ADD", conf, `b${i}`) + call(file, "DEL", conf, `b${i}`);
+  // A failed call of the reference is counted, shown and tried again with the
+  // next id; a failure of ours ends the benchmark.
+  const referenceFailures: string[] = [];
+  const addDel = (file: string, conf: string, i: number): number => {
+    try {
+      return call(file, "ADD", conf, `b${i}`) + call(file, "DEL", conf, `b${i}`);
+    } catch (e) {
+      if (!(e instanceof CallFailed) || !file.startsWith(REF) || referenceFailures.length >= 3) throw e;
+      referenceFailures.push((e as Error).message);
+      process.stderr.write(`bench-ipvlan: the reference failed, trying again: ${(e as Error).message}\n`);
+      spawnSync("ip", ["netns", "exec", node, "env", ...cniEnv("DEL", dirname(file), `b${i}`, pod), file], { input: conf });
+      return addDel(file, conf, i + 1000);
+    }
+  };
   // `ip netns exec` itself costs the same for all; measure it to subtract.
   const baseline = () => {
     const t0 = process.hrtime.bigint();
@@ -118,13 +136,31 @@ try {
     await Promise.all(burstPods.map((_, k) => one("DEL", k)));
     return took;
   };
+  /** The same start of BURST processes with an empty executable: the runtime's own cost, no work. */
+  const floorBurst = async (file: string) => {
+    const t0 = process.hrtime.bigint();
+    await Promise.all(
+      burstPods.map(
+        (netns, k) =>
+          new Promise<void>((resolve, reject) => {
+            const p = spawn("ip", ["netns", "exec", node, "env", ...cniEnv("VERSION", dirname(file), `floor-${k}`, netns), file], { stdio: ["ignore", "ignore", "inherit"] });
+            p.on("close", (code) => (code === 0 ? resolve() : reject(new Error(`${file}: exit ${code}`))));
+          }),
+      ),
+    );
+    return Number(process.hrtime.bigint() - t0) / 1e6;
+  };
   const burstOurs: number[] = [];
+  const burstBare: number[] = [];
   const burstTheirs: number[] = [];
+  const burstFloor: number[] = [];
   const rounds = Math.max(3, Math.min(10, Math.ceil(runs / 5)));
   for (let r = 0; r < rounds + 1; r++) {
     const a = await burst(join(inProcess, "ipvlan-attach"), wide.ours, r);
     const b = await burst(join(REF, "ipvlan"), wide.theirs, r);
-    if (r >= 1) (burstOurs.push(a), burstTheirs.push(b));
+    const c = await burst(join(inProcess, "ipvlan-attach"), wide.oursBare, r);
+    const d = empty ? await floorBurst(empty) : NaN;
+    if (r >= 1) (burstOurs.push(a), burstTheirs.push(b), burstBare.push(c), burstFloor.push(d));
   }
 
   /** Peak RSS (MB) of one whole ADD process, GNU time's %M inside the node netns. */
@@ -145,9 +181,11 @@ try {
   const kernel = `kernel ${execFileSync("uname", ["-r"]).toString().trim()}`;
   const subtracted = `'ip netns exec' cost (${median(floor).toFixed(1)} ms per pair) subtracted`;
   const rows = [
-    { name: "pod network ADD+DEL dual-stack: ipvlan-attach (IPAM in-process) vs ipvlan+host-local", unit: "ms", ours: median(ours), reference: median(theirs), goal: { ratio: 0.5 }, note: `${kernel}; ${subtracted}` },
+    { name: "pod network ADD+DEL dual-stack: ipvlan-attach (IPAM in-process) vs ipvlan+host-local", unit: "ms", ours: median(ours), reference: median(theirs), goal: { ratio: 0.5 }, note: `${kernel}; ${subtracted}${referenceFailures.length ? `; the reference failed ${referenceFailures.length} time(s), tried again: ${referenceFailures[0]!.split("\n")[0]}` : ""}` },
     { name: "  same, IPAM executed (spiderpool-ipam another file): fallback path", unit: "ms", ours: median(oursExec), reference: median(theirs), note: `${kernel}; ${subtracted}` },
     { name: `${BURST} pods' ADDs at once (wall until all exit): ipvlan-attach vs ipvlan+host-local`, unit: "ms", ours: median(burstOurs), reference: median(burstTheirs), goal: { ratio: 0.6 }, note: `${kernel}; ${rounds} rounds; one netns per pod; 'ip netns exec' included for both`, samples: rounds },
+    { name: "  same, coordinator off (the reference's work only)", unit: "ms", ours: median(burstBare), reference: median(burstTheirs), note: `${kernel}; ${rounds} rounds`, samples: rounds },
+    ...(empty ? [{ name: `  floor: ${BURST} empty Bun executables at once vs the reference's ${BURST} ADDs: diagnostic`, unit: "ms", ours: median(burstFloor), reference: median(burstTheirs), note: `${kernel}; ${rounds} rounds; built with our flags`, samples: rounds }] : []),
     { name: "peak RSS of a pod ADD: ipvlan-attach with the IPAM in-process (ipvlan for scale)", unit: "MB", ours: median(rssOurs), reference: median(rssTheirs), goal: { max: 40 }, note: `${kernel}; the reference's IPAM is a second process, not counted`, samples: rssOurs.length },
   ];
   mkdirSync(dirname(out), { recursive: true });

@@ -3,7 +3,7 @@
 // `goal` is { ratio: x } (ours / reference <= x) or { max: x } (ours <= x, in
 // unit), or undefined. scripts/bench.mjs computes ratios and verdicts.
 import { spawnSync } from "node:child_process";
-import { cpSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { COMPILE_FLAGS } from "../../build/flags.mjs";
 import { fillStore } from "./fill-store.mjs";
@@ -151,9 +151,13 @@ async function startFloorRow(runs) {
 export async function ipvlanRows({ runs }) {
   const out = join(ROOT, ".cache", "bench-ipvlan.json");
   rmSync(out, { force: true });
+  // The burst's floor runs an empty executable in the guest, which sees the checkout.
+  const emptyDir = join(ROOT, ".cache", "bench-empty");
+  mkdirSync(emptyDir, { recursive: true });
+  const empty = buildEmptyExecutable(emptyDir);
   const bun = join(ROOT, "node_modules", ".bin", "bun");
   const guestRuns = Math.min(runs, 30);
-  const cmd = [bun, join(ROOT, "scripts", "bench-ipvlan.ts"), out, String(guestRuns)];
+  const cmd = [bun, join(ROOT, "scripts", "bench-ipvlan.ts"), out, String(guestRuns), empty];
   const direct = spawnSync("bash", [join(ROOT, "scripts", "vm", "host-has-ipvlan.sh")]).status === 0;
   const r = direct
     ? spawnSync(cmd[0], cmd.slice(1), { stdio: ["ignore", "inherit", "inherit"] })
