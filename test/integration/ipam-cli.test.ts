@@ -34,9 +34,9 @@ describe("pools", () => {
     const out = await box.cli(["pools", ...box.dirArgs(), "--node", "master"]);
     expect(out.code, describeRun(out)).toBe(0);
     expect(tableRows(out.stdout)).toEqual([
-      ["NAME", "VERSION", "SUBNET", "ALLOCATED", "TOTAL", "DEFAULT", "NODES", "SHARED"],
-      ["master-v4", "4", "172.31.16.0/20", "3", "16", "true", "master", "no"],
-      ["master-v6", "6", "2406:da1e:c4:ed01::/64", "3", "16", "true", "master", "no"],
+      ["NAME", "VERSION", "SUBNET", "ALLOCATED", "CONFLICTS", "TOTAL", "DEFAULT", "NODES", "SHARED"],
+      ["master-v4", "4", "172.31.16.0/20", "3", "0", "16", "true", "master", "no"],
+      ["master-v6", "6", "2406:da1e:c4:ed01::/64", "3", "0", "16", "true", "master", "no"],
     ]);
   });
 

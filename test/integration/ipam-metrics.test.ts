@@ -31,6 +31,7 @@ describe("metrics", () => {
     expect([...families.keys()]).toEqual([
       "spiderpool_ippool_total_ips",
       "spiderpool_ippool_allocated_ips",
+      "spiderpool_ippool_conflict_ips",
       "spiderpool_ippool_default",
       "spiderpool_ippool_disabled",
       "spiderpool_attachments_total",

@@ -54,13 +54,14 @@ describe("formatExposition", () => {
 });
 
 describe("ippoolFamilies", () => {
-  it("reports each pool's total, allocated, default and disabled, and the attachments, labelled by node", () => {
+  it("reports each pool's total, allocated, quarantined, default and disabled, and the attachments, labelled by node", () => {
     const pools = seedPools().filter((p) => p.nodeName.includes("master"));
-    const text = formatExposition(ippoolFamilies({ node: "master", pools, allocated: new Map([["master-v4", 3]]), attachments: 3 }));
+    const text = formatExposition(ippoolFamilies({ node: "master", pools, allocated: new Map([["master-v4", 3]]), conflicts: new Map([["master-v4", 1]]), attachments: 3 }));
     const parsed = parseExposition(text);
     expect([...parsed.keys()]).toEqual([
       "spiderpool_ippool_total_ips",
       "spiderpool_ippool_allocated_ips",
+      "spiderpool_ippool_conflict_ips",
       "spiderpool_ippool_default",
       "spiderpool_ippool_disabled",
       "spiderpool_attachments_total",
@@ -72,6 +73,8 @@ describe("ippoolFamilies", () => {
     expect(sampleValue(parsed, "spiderpool_ippool_total_ips", v6)).toBe("16");
     expect(sampleValue(parsed, "spiderpool_ippool_allocated_ips", v4)).toBe("3");
     expect(sampleValue(parsed, "spiderpool_ippool_allocated_ips", v6)).toBe("0");
+    expect(sampleValue(parsed, "spiderpool_ippool_conflict_ips", v4)).toBe("1");
+    expect(sampleValue(parsed, "spiderpool_ippool_conflict_ips", v6)).toBe("0");
     expect(sampleValue(parsed, "spiderpool_ippool_default", v4)).toBe("1");
     expect(sampleValue(parsed, "spiderpool_ippool_disabled", v6)).toBe("0");
     expect(sampleValue(parsed, "spiderpool_attachments_total", { node: "master" })).toBe("3");
