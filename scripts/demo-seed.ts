@@ -1,9 +1,11 @@
 // The seed's AWS scenario, told step by step: build the VPC and two nodes,
 // add two pods per node through our executables, show who got which address,
 // ping across the VPC, CHECK, show the pools, DEL, show the pools again.
+// The seed's network with the coordinator's address-conflict and gateway
+// detection on: each ADD probes its IPv4 address and resolves its gateways.
 // Run by `npm run demo` (inside a guest kernel when the host lacks ipvlan).
 import { spawnSync } from "node:child_process";
-import { SeedTopology, SEED_NODES, type PodHandle } from "../test/scenario/seed-topology";
+import { SeedTopology, SEED_NODES, seedNetworkDetecting, type PodHandle } from "../test/scenario/seed-topology";
 
 const say = (s = "") => process.stdout.write(s + "\n");
 const step = (s: string) => say(`\n== ${s}`);
@@ -13,7 +15,7 @@ const mark = (ok: boolean) => {
   return ok ? "ok" : "FAILED";
 };
 
-const topo = new SeedTopology();
+const topo = new SeedTopology(seedNetworkDetecting);
 try {
   step("Building the VPC router and the nodes (network namespaces)");
   topo.build();
@@ -21,7 +23,7 @@ try {
   say(`  pools: the seed's master-v4, master-v6, worker1-v4, worker1-v6 in each node's poolDir`);
   say(`  network: ${JSON.stringify(JSON.parse(topo.nodeConfig("master")), (k, v) => (k === "poolDir" || k === "dataDir" ? undefined : v))}`);
 
-  step("Adding two pods per node (ipvlan-attach ADD, spiderpool-ipam as its IPAM)");
+  step("Adding two pods per node (ipvlan-attach ADD, spiderpool-ipam as its IPAM; conflict and gateway detection on)");
   const pods: PodHandle[] = [];
   for (const [node, name] of [["master", "nginx-m1"], ["master", "nginx-m2"], ["worker1", "nginx-w1"], ["worker1", "nginx-w2"]] as const) {
     const t0 = performance.now();

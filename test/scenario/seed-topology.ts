@@ -41,6 +41,11 @@ export function seedNetwork(cniVersion = "1.0.0"): Record<string, unknown> {
   return { cniVersion, name: "ipvlan-ens5", type: "ipvlan-attach", master: "ens5", ipam: { type: "spiderpool-ipam" } };
 }
 
+/** The same with address-conflict and gateway detection on (coordinator.detectIPConflict, detectGateway). */
+export function seedNetworkDetecting(cniVersion = "1.0.0"): Record<string, unknown> {
+  return { ...seedNetwork(cniVersion), coordinator: { detectIPConflict: true, detectGateway: true } };
+}
+
 export interface PodHandle {
   name: string;
   node: string;
@@ -68,7 +73,8 @@ export class SeedTopology {
   private readonly namespaces: string[] = [];
   readonly pods: PodHandle[] = [];
 
-  constructor() {
+  /** `network`: what nodeConfig gives by default (ADD, CHECK and DEL alike). */
+  constructor(private readonly network: () => Record<string, unknown> = seedNetwork) {
     this.work = mkdtempSync(join(tmpdir(), "spd-seed-"));
     chmodSync(this.work, 0o700);
     this.cniPath = join(this.work, "bin");
@@ -135,7 +141,7 @@ export class SeedTopology {
   }
 
   /** The network as this node's plugins read it: each node has its own pool files and store. */
-  nodeConfig(node: string, network = seedNetwork()): string {
+  nodeConfig(node: string, network = this.network()): string {
     const ipam = { ...(network.ipam as object), poolDir: this.poolDir(node), dataDir: this.dataDir(node) };
     // The side channel's records go to this topology's temp dir, not the guest's /run.
     const coordinator = { ...((network.coordinator as object | undefined) ?? {}), stateDir: this.stateDir(node) };

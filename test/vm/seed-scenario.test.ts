@@ -2,28 +2,32 @@
 // nodes master and worker1 with ens5, the seed's four pools, the network of
 // the seed's SpiderMultusConfig, two pods per node added through our
 // executables as a runtime would. Then addresses, routes, pings, CHECK, DEL.
+// Twice: as the seed has it, and with conflict and gateway detection on.
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { SeedTopology, type PodHandle } from "../scenario/seed-topology";
-
-let topo: SeedTopology;
-const pods: Record<string, PodHandle> = {};
+import { SeedTopology, seedNetwork, seedNetworkDetecting, type PodHandle } from "../scenario/seed-topology";
 
 const addr = (pod: PodHandle, v6: boolean) => pod.result!.ips!.find((i) => i.address.includes(":") === v6)!.address.split("/")[0]!;
 
-beforeAll(() => {
-  topo = new SeedTopology().build();
-  for (const [node, name] of [["master", "pod-m1"], ["master", "pod-m2"], ["worker1", "pod-w1"], ["worker1", "pod-w2"]] as const) {
-    const { pod, run } = topo.addPod(node, name);
-    if (run.code !== 0) throw new Error(`ADD ${name} failed: ${run.stdout}${run.stderr}`);
-    pods[name] = pod;
-  }
-});
+describe.each([
+  ["as the seed has it", seedNetwork],
+  ["with detectIPConflict and detectGateway on", seedNetworkDetecting],
+])("seed scenario %s: pods get their node's VPC addresses", (_, network) => {
+  let topo: SeedTopology;
+  const pods: Record<string, PodHandle> = {};
 
-afterAll(() => topo?.teardown());
+  beforeAll(() => {
+    topo = new SeedTopology(network).build();
+    for (const [node, name] of [["master", "pod-m1"], ["master", "pod-m2"], ["worker1", "pod-w1"], ["worker1", "pod-w2"]] as const) {
+      const { pod, run } = topo.addPod(node, name);
+      if (run.code !== 0) throw new Error(`ADD ${name} failed: ${run.stdout}${run.stderr}`);
+      pods[name] = pod;
+    }
+  });
 
-describe("seed scenario: pods get their node's VPC addresses", () => {
+  afterAll(() => topo?.teardown());
+
   it.each([
     ["pod-m1", "172.31.28.16/20", "2406:da1e:c4:ed01:c57d::/64", "172.31.16.1", "2406:da1e:c4:ed01::1"],
     ["pod-m2", "172.31.28.17/20", "2406:da1e:c4:ed01:c57d::1/64", "172.31.16.1", "2406:da1e:c4:ed01::1"],
@@ -50,6 +54,15 @@ describe("seed scenario: pods get their node's VPC addresses", () => {
     const r6 = topo.ipJson(pod.netns, "-6", "route", "show", "default") as { gateway: string; dev: string }[];
     expect(r4[0]).toMatchObject({ gateway: gw4, dev: "eth0" });
     expect(r6[0]).toMatchObject({ gateway: gw6, dev: "eth0" });
+  });
+
+  it("gateway detection (when on) resolved each pod's gateways during ADD, before any traffic", () => {
+    const detecting = (network().coordinator as { detectGateway?: boolean } | undefined)?.detectGateway === true;
+    for (const pod of Object.values(pods)) {
+      const neighbours = topo.ipJson(pod.netns, "neigh", "show", "dev", "eth0") as { dst: string; lladdr?: string }[];
+      const resolved = pod.result!.ips!.filter((ip) => neighbours.some((n) => n.dst === ip.gateway && n.lladdr));
+      expect(resolved.length, `${pod.name}: ${JSON.stringify(neighbours)}`).toBe(detecting ? 2 : 0);
+    }
   });
 
   it("pods ping their gateways over IPv4 and IPv6", () => {
