@@ -63,4 +63,12 @@ describe("an ADD waiting for the store lock", () => {
     expect(end.code, end.stderr).toBe(0);
     expect(addressesOf(JSON.parse(end.stdout))).toEqual(["172.31.28.17", "2406:da1e:c4:ed01:c57d::1"]);
   });
+
+  it("the CLI gives up after --lock-timeout-ms and says another invocation holds the lock", async () => {
+    await holdStoreLock();
+    const repair = await box.cli(["store", "repair", ...box.dirArgs(), "--lock-timeout-ms", "200"]);
+    expect(repair.code).toBe(1);
+    expect(repair.stderr).toContain(`timed out after 200 ms waiting for the lock ${join(box.dataDir, "lock")}`);
+    expect(repair.stderr).toContain("(another plugin invocation holds it; retry later)");
+  });
 });

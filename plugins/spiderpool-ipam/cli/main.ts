@@ -1,7 +1,8 @@
 // The pool CLI: what an operator runs on a node to see and fix IPAM state.
-import { CniError } from "../../../lib/cni/errors";
+import { CniError, toCniError } from "../../../lib/cni/errors";
 import { helpText, versionText } from "../../../lib/cni/process";
 import { DEFAULT_DATA_DIR, DEFAULT_POOL_DIR } from "../../../lib/ipam/config";
+import { LockTimeoutError } from "../../../lib/sys/errors";
 import { PROJECT_VERSION } from "../../../lib/version";
 import { parseArgs, type ParsedArgs } from "./args";
 
@@ -80,7 +81,9 @@ export async function runCli(argv: string[]): Promise<number> {
         return 2;
     }
   } catch (e) {
-    const msg = e instanceof CniError ? `${e.message}${e.details ? ` (${e.details})` : ""}` : (e as Error).message;
+    // A lock timeout says what holds the lock, as the plugin's code 11 does.
+    const known = e instanceof CniError || e instanceof LockTimeoutError ? toCniError(e) : undefined;
+    const msg = known ? `${known.message}${known.details ? ` (${known.details})` : ""}` : (e as Error).message;
     process.stderr.write(`error: ${msg}\n`);
     return 1;
   }
