@@ -141,8 +141,6 @@ export interface PodInterfaceOptions {
   ownTable?: number;
   /** ARP-probe the IPv4 addresses before adding them; answers are read on `listenOn` (the master). */
   conflictProbe?: { windowMs: number; listenOn: InterfaceAt };
-  /** net.ipv4.conf.{all,<ifname>}.rp_filter in the pod; undefined leaves them alone. */
-  rpFilter?: 0 | 1 | 2;
 }
 
 /** Brings the link up and probes its IPv4 addresses; a conflict is code 103 naming the address and the MAC. */
@@ -161,16 +159,12 @@ function probeBeforeAdding(pod: PodNetns, link: Link, v4: string[], probe: NonNu
 }
 
 export function configurePodInterface(pod: PodNetns, link: Link, ips: CniIPConfig[], routes: CniRoute[], opts: PodInterfaceOptions): void {
-  const { dad, ownTable, conflictProbe, rpFilter } = opts;
+  const { dad, ownTable, conflictProbe } = opts;
   const v6 = hasFamily(ips, true);
   pod.run(() => {
     if (v6) writeSysctl(`net/ipv6/conf/${link.name}/disable_ipv6`, 0);
     trySysctl(`net/ipv4/conf/${link.name}/arp_notify`, 1, false);
     trySysctl(`net/ipv6/conf/${link.name}/ndisc_notify`, 1, v6);
-    if (rpFilter !== undefined) {
-      writeSysctl("net/ipv4/conf/all/rp_filter", rpFilter);
-      writeSysctl(`net/ipv4/conf/${link.name}/rp_filter`, rpFilter);
-    }
   });
   const v4 = ips.filter((ip) => !ip.address.includes(":")).map((ip) => ip.address.split("/")[0]!);
   const probed = conflictProbe !== undefined && v4.length > 0;
@@ -215,6 +209,18 @@ export function configurePodInterface(pod: PodNetns, link: Link, ips: CniIPConfi
     const tables = ownTable === undefined ? [r.table] : isDefault ? [ownTable] : [r.table, ownTable];
     for (const table of tables) add(table === undefined ? spec : { ...spec, table });
   }
+}
+
+/**
+ * coordinator.podRPFilter: rp_filter for the whole pod ("all") and its
+ * interface. Set last, after the side channel (which turns "all" off for its
+ * veth): the configured value is what the pod keeps.
+ */
+export function setPodRPFilter(pod: PodNetns, ifname: string, value: 0 | 1 | 2): void {
+  pod.run(() => {
+    writeSysctl("net/ipv4/conf/all/rp_filter", value);
+    writeSysctl(`net/ipv4/conf/${ifname}/rp_filter`, value);
+  });
 }
 
 /**

@@ -162,6 +162,8 @@ describe("ipvlan-attach conflict and gateway detection", () => {
     expect(lab.links(node).map((l) => l.ifname).sort()).toEqual(["ens5", "lo"]);
   }
 
+  const rpFilter = (pod: Pod, dev: string) => lab.ip("netns", "exec", pod.netns, "sysctl", "-n", `net.ipv4.conf.${dev}.rp_filter`).trim();
+
   const pings = (pod: Pod, to: string) => spawnSync("ip", ["netns", "exec", pod.netns, "ping", "-c", "1", "-W", "5", to]).status === 0;
 
   it("a foreign host already holding the pool's first IPv4 address: code 103 naming it and its MAC, quarantined; the retry gets the second and reaches it and the gateway", () => {
@@ -179,8 +181,11 @@ describe("ipvlan-attach conflict and gateway detection", () => {
 
     // The runtime's retry: DEL, then ADD again.
     ok(lab.cni(node, pod, "DEL", conf(s.ipam)));
+    const podRPFilter = rpFilter(pod, "all");
     const result = ok<CniOk>(lab.cni(node, pod, "ADD", conf(s.ipam)));
     expect(result.ips.map((ip) => ip.address)).toEqual(["192.0.2.11/24"]);
+    // Without podRPFilter the pod's rp_filter is left alone.
+    expect(rpFilter(pod, "all")).toBe(podRPFilter);
     expect(pings(pod, "192.0.2.10")).toBe(true);
     expect(pings(pod, "192.0.2.1")).toBe(true);
     expect(poolCounts(s)["lab-v4"]).toMatchObject({ allocated: quarantined.allocated + 1, conflicts: 1 });
@@ -191,7 +196,7 @@ describe("ipvlan-attach conflict and gateway detection", () => {
     expectStoreConsistent(s.dataDir);
   });
 
-  it("no conflict: ADD succeeds after three probes from 0.0.0.0 within the window, and announces the address once it is on the interface", async () => {
+  it("no conflict: ADD succeeds after three probes from 0.0.0.0 within the window, and announces the address once it is on the interface; podRPFilter set in the pod", async () => {
     const s = store("free", [spiderPool("lab-free", { subnet: "192.0.2.0/24", ips: ["192.0.2.20-192.0.2.30"], gateway: "192.0.2.1" })]);
     const pod = lab.pod("free");
     const WINDOW = 600;
@@ -199,7 +204,7 @@ describe("ipvlan-attach conflict and gateway detection", () => {
     let frames: Captured[];
     let result: CniOk;
     try {
-      result = ok<CniOk>(lab.cni(node, pod, "ADD", conf(s.ipam, { ...DETECT, conflictProbeMs: WINDOW })));
+      result = ok<CniOk>(lab.cni(node, pod, "ADD", conf(s.ipam, { ...DETECT, conflictProbeMs: WINDOW, podRPFilter: 2 })));
     } finally {
       frames = await capture.stop();
     }
@@ -219,6 +224,7 @@ describe("ipvlan-attach conflict and gateway detection", () => {
     // Nothing came from the pod's address before the announcement.
     expect(ours.filter((f) => f.sip === "192.0.2.20" && f.t < announcements[0]!.t)).toEqual([]);
     expect(pings(pod, "192.0.2.1")).toBe(true);
+    expect([rpFilter(pod, "all"), rpFilter(pod, "eth0")]).toEqual(["2", "2"]);
     ok(lab.cni(node, pod, "DEL", conf(s.ipam, DETECT, { prevResult: result })));
     expect(poolCounts(s)["lab-free"]).toMatchObject({ allocated: 0, conflicts: 0 });
   });

@@ -8,7 +8,7 @@
 import { CniError, ErrorCode } from "../../../lib/cni/errors";
 import type { CniRequest } from "../../../lib/cni/skel";
 import type { CniResult } from "../../../lib/cni/types";
-import { assertInterfaceAbsent, configurePodInterface, createPodIpvlan, interfaceTable, removePodInterface } from "../../../lib/ipvlan/interface";
+import { assertInterfaceAbsent, configurePodInterface, createPodIpvlan, interfaceTable, removePodInterface, setPodRPFilter } from "../../../lib/ipvlan/interface";
 import { AddressConflictError } from "../../../lib/ipvlan/conflict";
 import { awaitGateways } from "../../../lib/ipvlan/gateway";
 import { resolveParent } from "../../../lib/ipvlan/master";
@@ -65,7 +65,6 @@ export async function ipvlanAdd(req: CniRequest): Promise<CniResult> {
         ...(tuned ? { ownTable: interfaceTable(link.index) } : {}),
         // The master's namespace: the node's, or the pod's with linkInContainer.
         ...(detectIPConflict ? { conflictProbe: { windowMs: conflictProbeMs, listenOn: { index: master.index, ...(cfg.linkInContainer ? { netnsFd: pod.fd } : {}) } } } : {}),
-        ...(podRPFilter !== undefined ? { rpFilter: podRPFilter } : {}),
       });
       mark("configured");
       if (detectGateway) {
@@ -79,6 +78,7 @@ export async function ipvlanAdd(req: CniRequest): Promise<CniResult> {
         for (const w of setupSideChannel(ctx, ips.map((ip) => ip.address))) process.stderr.write(`ipvlan-attach: coordinator: ${w}\n`);
       }
       mark("side-channel");
+      if (podRPFilter !== undefined) setPodRPFilter(pod, ifname, podRPFilter);
       const final = getLinkByIndex(pod.sock, link.index);
       const result: CniResult = {
         cniVersion: req.conf.cniVersion,
