@@ -128,13 +128,6 @@ export const interfaceTable = (linkIndex: number) => 100 + linkIndex;
 /** Priority of the pod's "from <address> lookup <table>" rules. */
 export const SOURCE_RULE_PRIORITY = 1000;
 
-/**
- * Addresses, link up and routes; routes without a gateway use their family's.
- * With `ownTable` (a further NIC of a multi-NIC pod), its default routes go
- * only into that table, its other routes into main and that table, and rules
- * send traffic from its addresses there: replies leave by the NIC the
- * request came in on, while eth0 keeps the pod's main default route.
- */
 export interface PodInterfaceOptions {
   dad: DadSettings;
   /** A further NIC of a multi-NIC pod: its own routing table (see configurePodInterface). */
@@ -153,11 +146,18 @@ function probeBeforeAdding(pod: PodNetns, link: Link, v4: string[], probe: NonNu
     throw new AddressConflictError(
       [conflict],
       `IPv4 address ${conflict.ip} is already used by another host: ${conflict.mac} answered the ARP probe`,
-      "the address is quarantined by IPAM (conflictHoldSeconds); a retry gets another address",
+      "IPAM is told (args.spiderpool.conflicts): spiderpool-ipam quarantines the address, so a retry gets another one",
     );
   }
 }
 
+/**
+ * Addresses, link up and routes; routes without a gateway use their family's.
+ * With `ownTable` (a further NIC of a multi-NIC pod), its default routes go
+ * only into that table, its other routes into main and that table, and rules
+ * send traffic from its addresses there: replies leave by the NIC the
+ * request came in on, while eth0 keeps the pod's main default route.
+ */
 export function configurePodInterface(pod: PodNetns, link: Link, ips: CniIPConfig[], routes: CniRoute[], opts: PodInterfaceOptions): void {
   const { dad, ownTable, conflictProbe } = opts;
   const v6 = hasFamily(ips, true);
