@@ -264,6 +264,28 @@ describe("ipvlan-attach conflict and gateway detection", () => {
     ok(lab.cni(node, pod, "DEL", conf(s.ipam, DETECT, { prevResult: result })));
   });
 
+  it("linkInContainer: the answers are read on the master inside the pod's namespace", () => {
+    const s = store("lic", [POOL_V4]);
+    const pod = lab.pod("lic");
+    // The pod's own master, a veth to a second foreign host holding 192.0.2.10.
+    const other = lab.netns("licforeign");
+    lab.ip("link", "add", "ens5", "netns", pod.netns, "type", "veth", "peer", "name", "eth0", "netns", other);
+    lab.ipBatch(other, ["link set eth0 up", "addr add 192.0.2.10/24 dev eth0"]);
+    lab.ipBatch(pod.netns, ["link set ens5 up"]);
+    const otherMac = lab.link(other, "eth0")!.address!;
+    const licConf = conf(s.ipam, { enabled: false, detectIPConflict: true }, { linkInContainer: true });
+    const e = cniError(lab.cni(node, pod, "ADD", licConf));
+    expect(e.code).toBe(103);
+    expect(e.msg).toContain(`192.0.2.10 is already used by another host: ${otherMac}`);
+    expect(lab.links(pod.netns).map((l) => l.ifname).sort()).toEqual(["ens5", "lo"]);
+    expect(poolCounts(s)["lab-v4"]!.conflicts).toBe(1);
+    ok(lab.cni(node, pod, "DEL", licConf));
+    const result = ok<CniOk>(lab.cni(node, pod, "ADD", licConf));
+    expect(result.ips.map((ip) => ip.address)).toEqual(["192.0.2.11/24"]);
+    expect(pings(pod, "192.0.2.10")).toBe(true);
+    ok(lab.cni(node, pod, "DEL", { ...licConf, prevResult: result }));
+  });
+
   it.each(["l3", "l3s"])("mode %s with the switches: code 7 before anything is allocated", (mode) => {
     const s = store(`mode-${mode}`, [POOL_V4]);
     const pod = lab.pod(`mode${mode}`);
