@@ -76,10 +76,12 @@ describe("parseCoordinatorConfig", () => {
     const cfg = parseCoordinatorConfig({
       enabled: false, podVethName: "side0", hostRuleTable: 600, hostRulePriority: 900, hostRPFilter: 2,
       serviceCIDR: ["10.96.0.0/12"], hijackCIDR: ["169.254.20.10/32"], stateDir: "/run/x", podDefaultRouteNIC: "net1", tunePodRoutes: false,
+      detectIPConflict: true, conflictProbeMs: 500, detectGateway: true, gatewayTimeoutMs: 3000, podRPFilter: 0,
     });
     expect(cfg).toEqual({
       enabled: false, podVethName: "side0", hostRuleTable: 600, hostRulePriority: 900, hostRPFilter: 2, serviceCIDR: ["10.96.0.0/12"],
       hijackCIDR: ["169.254.20.10/32"], stateDir: "/run/x", podDefaultRouteNIC: "net1", tunePodRoutes: false,
+      detectIPConflict: true, conflictProbeMs: 500, detectGateway: true, gatewayTimeoutMs: 3000, podRPFilter: 0,
     });
   });
 
@@ -100,11 +102,11 @@ describe("parseCoordinatorConfig", () => {
 
   it("refuses unknown keys by name (code 2)", () => {
     try {
-      parseCoordinatorConfig({ detectGateway: true });
+      parseCoordinatorConfig({ podMACPrefix: "0a:00" });
       expect.unreachable();
     } catch (e) {
       expect((e as CniError).code).toBe(2);
-      expect((e as CniError).message).toContain("coordinator.detectGateway");
+      expect((e as CniError).message).toContain("coordinator.podMACPrefix");
     }
   });
 });
