@@ -163,6 +163,9 @@ export function configurePodInterface(pod: PodNetns, link: Link, ips: CniIPConfi
   const v6 = hasFamily(ips, true);
   pod.run(() => {
     if (v6) writeSysctl(`net/ipv6/conf/${link.name}/disable_ipv6`, 0);
+    // The kernel delays each address's DAD by a random part of router_solicitation_delay (1 s) before
+    // its probe and 1 s of waiting: without the delay DAD takes 1 s, not up to 2.
+    if (v6 && dad.enabled) writeSysctl(`net/ipv6/conf/${link.name}/router_solicitation_delay`, 0);
     trySysctl(`net/ipv4/conf/${link.name}/arp_notify`, 1, false);
     trySysctl(`net/ipv6/conf/${link.name}/ndisc_notify`, 1, v6);
   });
