@@ -196,6 +196,31 @@ describe("ipvlan-attach conflict and gateway detection", () => {
     expectStoreConsistent(s.dataDir);
   });
 
+  it("once the foreign host has left, release --conflicts frees the quarantined address and the next ADD gets it", () => {
+    const s = store("released", [POOL_V4]);
+    const first = lab.pod("rel1");
+    expect(cniError(lab.cni(node, first, "ADD", conf(s.ipam))).code).toBe(103);
+    ok(lab.cni(node, first, "DEL", conf(s.ipam)));
+    expect(poolCounts(s)["lab-v4"]!.conflicts).toBe(1);
+    // 192.0.2.10 is eth0's primary address: without promotion its secondaries (the gateway) would go with it.
+    lab.ip("netns", "exec", foreign, "sysctl", "-qw", "net.ipv4.conf.eth0.promote_secondaries=1");
+    lab.ipBatch(foreign, ["addr del 192.0.2.10/24 dev eth0"]);
+    try {
+      const released = cli("release", "--conflicts", "192.0.2.10", "--pool-dir", s.poolDir, "--data-dir", s.dataDir);
+      expect(released.status, `${released.stdout}${released.stderr}`).toBe(0);
+      expect(released.stdout).toContain("192.0.2.10");
+      expect(poolCounts(s)["lab-v4"]).toMatchObject({ allocated: 0, conflicts: 0 });
+      const second = lab.pod("rel2");
+      const result = ok<CniOk>(lab.cni(node, second, "ADD", conf(s.ipam)));
+      expect(result.ips.map((ip) => ip.address)).toEqual(["192.0.2.10/24"]);
+      expect(pings(second, "192.0.2.1")).toBe(true);
+      ok(lab.cni(node, second, "DEL", conf(s.ipam, DETECT, { prevResult: result })));
+    } finally {
+      lab.ipBatch(foreign, ["addr add 192.0.2.10/24 dev eth0"]);
+    }
+    expectStoreConsistent(s.dataDir);
+  });
+
   it("no conflict: ADD succeeds after three probes from 0.0.0.0 within the window, and announces the address once it is on the interface; podRPFilter set in the pod", async () => {
     const s = store("free", [spiderPool("lab-free", { subnet: "192.0.2.0/24", ips: ["192.0.2.20-192.0.2.30"], gateway: "192.0.2.1" })]);
     const pod = lab.pod("free");
