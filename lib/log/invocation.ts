@@ -15,6 +15,7 @@ export interface LogSettings {
   filePath: string;
   maxSizeMB?: number;
   maxCount?: number;
+  maxAgeDays?: number;
 }
 
 /** A positive number, at most `max`; undefined for anything else. */
@@ -22,7 +23,7 @@ function clamped(v: unknown, max: number): number | undefined {
   return typeof v === "number" && v > 0 ? Math.min(v, max) : undefined;
 }
 
-/** Reads upstream's log keys (log_level, log_file_path, log_file_max_size MB, log_file_max_count). */
+/** Reads upstream's log keys (log_level, log_file_path, log_file_max_size MB, log_file_max_count, log_file_max_age days). */
 export function logSettings(source: unknown): LogSettings | undefined {
   if (typeof source !== "object" || source === null) return undefined;
   const o = source as Obj;
@@ -36,6 +37,8 @@ export function logSettings(source: unknown): LogSettings | undefined {
   const count = clamped(o.log_file_max_count, LOG_LIMITS.maxCount);
   if (size !== undefined) settings.maxSizeMB = size;
   if (count !== undefined && count >= 1) settings.maxCount = Math.floor(count);
+  const age = clamped(o.log_file_max_age, LOG_LIMITS.maxAgeDays);
+  if (age !== undefined) settings.maxAgeDays = age;
   return settings;
 }
 

@@ -1,5 +1,6 @@
 // A tiny structured logger: one JSON line per event in a 0600 file in a 0700
-// directory, rotated by size. (Errors also reach stderr through the
+// directory, rotated by size; rotation also removes copies older than the
+// maximum age, when one is set. (Errors also reach stderr through the
 // dispatcher.) Logging never fails an invocation.
 //
 // The plugin runs as root and the log path may sit in a directory others can
@@ -18,6 +19,8 @@ export interface LoggerOptions {
   filePath?: string;
   maxSizeMB?: number;
   maxCount?: number;
+  /** Rotated copies last modified longer ago than this go at the next rotation. */
+  maxAgeDays?: number;
   component: string;
 }
 
@@ -38,14 +41,15 @@ function rotatedCopies(file: string): { path: string; n: number }[] {
 
 /**
  * file.<n> becomes file.<n+1>, highest first so nothing is overwritten, and
- * file becomes file.1; copies that would be numbered beyond maxCount go. One
- * listing of the directory: the work follows the copies there are, not the
- * count allowed.
+ * file becomes file.1; copies that would be numbered beyond maxCount go, and
+ * those older than maxAgeDays. One listing of the directory: the work follows
+ * the copies there are, not the count allowed.
  */
-function rotate(file: string, maxCount: number): void {
+function rotate(file: string, maxCount: number, maxAgeDays?: number): void {
+  const oldest = maxAgeDays === undefined ? 0 : Date.now() - maxAgeDays * 86_400_000;
   for (const { path, n } of rotatedCopies(file)) {
     try {
-      if (n >= maxCount) unlinkSync(path);
+      if (n >= maxCount || statSync(path).mtimeMs < oldest) unlinkSync(path);
       else renameSync(path, `${file}.${n + 1}`);
     } catch {
       /* raced with another rotation */
@@ -89,7 +93,7 @@ export function createLogger(opts: LoggerOptions): Logger {
       try {
         mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
         try {
-          if (statSync(file).size >= maxBytes) rotate(file, maxCount);
+          if (statSync(file).size >= maxBytes) rotate(file, maxCount, opts.maxAgeDays);
         } catch {
           /* no file yet */
         }

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -68,6 +68,22 @@ describe("invocation log", () => {
     expect(readFileSync(`${file}.2`, "utf8")).toBe("copy 1\n");
     expect(readFileSync(`${file}.3`, "utf8")).toBe("copy 2\n");
     expect(readFileSync(file, "utf8")).toContain('"msg":"after"');
+  });
+
+  it("rotation removes copies older than log_file_max_age and keeps younger ones", () => {
+    const dir = tmp();
+    const file = join(dir, "p.log");
+    const daysAgo = (d: number) => new Date(Date.now() - d * 86_400_000);
+    for (const [n, age] of [["1", 1], ["2", 9], ["3", 2]] as const) {
+      writeFileSync(join(dir, `p.log.${n}`), `copy ${n}\n`);
+      utimesSync(join(dir, `p.log.${n}`), daysAgo(age), daysAgo(age));
+    }
+    writeFileSync(file, "x".repeat(300));
+    createLogger({ component: "t", level: "info", filePath: file, maxSizeMB: 200 / 1048576, maxCount: 10, maxAgeDays: 7 }).log("info", "after");
+    expect(readdirSync(dir).sort()).toEqual(["p.log", "p.log.1", "p.log.2", "p.log.4"]);
+    expect(readFileSync(`${file}.2`, "utf8")).toBe("copy 1\n");
+    expect(readFileSync(`${file}.4`, "utf8")).toBe("copy 3\n");
+    expect(logSettings({ log_file_path: "/x/y.log", log_file_max_age: 1000 })?.maxAgeDays).toBe(LOG_LIMITS.maxAgeDays);
   });
 
   it("clamps size and count to their bounds and ignores values that are no size or count", () => {
