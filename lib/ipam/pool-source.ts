@@ -161,6 +161,20 @@ function trustedCacheDir(cacheDir: string | undefined): string | undefined {
 }
 
 /**
+ * The pool directory's identity and last change: files replaced in it (by
+ * rename, as `pools discover`, editors and ConfigMap updates do), added or
+ * removed change it. An edit in place of a file's content does not.
+ */
+export function poolDirStamp(poolDir: string): string {
+  try {
+    const st = statPath(poolDir);
+    return `${st.dev} ${st.ino} ${st.mtime} ${st.ctime}`;
+  } catch {
+    return "missing";
+  }
+}
+
+/**
  * `readOnly`: use a valid cache but never write one (the `pools` CLI: it
  * reports on the store and changes nothing there).
  */

@@ -27,6 +27,20 @@ export interface AllocationRequest {
   pools: Pool[];
   /** Quarantined addresses of the candidate pools whose hold is over are freed first. */
   quarantine: QuarantinePolicy;
+  /**
+   * Whether the pools the request was planned with are still the node's,
+   * asked when nothing can change them any more (under the local store's
+   * lock, before each etcd transaction): false makes allocate throw
+   * PoolsChangedError, having written nothing.
+   */
+  poolsUnchanged?: () => boolean;
+}
+
+/** The pool files changed between loading them and allocating: plan again with the new ones. */
+export class PoolsChangedError extends Error {
+  constructor() {
+    super("the pool files changed while the ADD waited for the store");
+  }
 }
 
 /** What a DEL is told by ipvlan-attach's rollback: addresses another host answered for, to quarantine. */

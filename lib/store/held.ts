@@ -1,7 +1,7 @@
 // Who holds the addresses a pool discovery would take out of every pool, as
 // the local store's claim files say (the etcd store answers with its claim
-// keys: EtcdStore.claimsIn). Reads only; no lock (see the CLI for what that
-// leaves open).
+// keys: EtcdStore.claimsIn). Reads only; `pools discover` calls it holding the
+// store's lock.
 import { joinPath as join } from "../sys/path";
 import { O_NOFOLLOW, readTextIfExists } from "../sys/fs";
 import { parseIP } from "../ip/address";

@@ -11,7 +11,7 @@ import { sharingReason } from "../ipam/shared";
 import { lockFile } from "../sys/flock";
 import { quarantineOver, type QuarantinePolicy } from "../ipam/conflicts";
 import {
-  attachmentKey, conflictChosen, type AllocationRequest, type AttachmentKey, type ConflictFilter, type ConflictReport, type IpamStore, type QuarantinedAddress,
+  attachmentKey, conflictChosen, PoolsChangedError, type AllocationRequest, type AttachmentKey, type ConflictFilter, type ConflictReport, type IpamStore, type QuarantinedAddress,
 } from "./backend";
 import type { LocalStoreSettings } from "../ipam/store-config";
 import { keptBy, type AttachmentRecord, type ConflictRecord, type RecordedIP } from "./records";
@@ -40,7 +40,7 @@ export class LocalStore implements IpamStore {
     return new LocalStore(files, opts);
   }
 
-  async allocate({ owner, selection, requested, pools, quarantine }: AllocationRequest): Promise<Allocation[]> {
+  async allocate({ owner, selection, requested, pools, quarantine, poolsUnchanged }: AllocationRequest): Promise<Allocation[]> {
     if (this.opts.settings.sharedPools !== "allow") refuseSharedPools(selection, this.opts.nodeName);
     const { containerID, ifname } = owner;
     // A repeated ADD (the record exists) needs no new files: nothing to stage.
@@ -49,6 +49,8 @@ export class LocalStore implements IpamStore {
     let committed = false;
     try {
       return this.files.withLock((tx) => {
+        // Pools replaced while we waited (`pools discover` writes under this lock) may lack what we planned with.
+        if (poolsUnchanged && !poolsUnchanged()) throw new PoolsChangedError();
         const existing = tx.attachment(containerID, ifname);
         if (existing) {
           const kept = intactAllocations(tx, existing, pools);

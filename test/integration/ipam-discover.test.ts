@@ -2,17 +2,19 @@
 // a network namespace where 169.254.169.254:80 is a fake IMDSv2 service
 // (test/helpers/imds-server.ts) answering with the seed's two nodes; the
 // store is the plugin's own, filled by real ADDs.
+import type { ChildProcess } from "node:child_process";
 import { readFileSync, readdirSync, statSync } from "node:fs";
 import { copyFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { addressesOf, IpamSandbox, IPAM_BIN, requireBuiltIpam, SEED_POOLS_FILE } from "./ipam-harness";
+import { addressesOf, IpamSandbox, IPAM_BIN, requireBuiltIpam, SEED_POOLS_FILE, writerOf } from "./ipam-harness";
 import { cniOk, describeRun, runProcess } from "../helpers/cni";
 import { ImdsNetns } from "../helpers/imds-netns";
 import type { ImdsState } from "../helpers/imds-server";
 import { etcdAvailable, startEtcdCluster } from "../helpers/etcd";
 import { TempDirs } from "../helpers/tmp";
-import { Scratch } from "../fixtures/net/scaffold";
+import { Scratch, startLockHolder } from "../fixtures/net/scaffold";
+import { stopProcess } from "../helpers/process";
 import { MASTER_MAC, masterState, worker1State } from "../fixtures/imds/seed-nodes";
 import { loadPoolFile, poolNamed, seedPools } from "../fixtures/pools/helpers";
 import { formatIPRange } from "../../lib/ip/range";
@@ -52,6 +54,13 @@ async function writeMaster(): Promise<string> {
   const out = await discover("master", "-o", MASTER_FILE());
   expect(out.code, describeRun(out)).toBe(0);
   return readFileSync(MASTER_FILE(), "utf8");
+}
+
+/** Kills a lock holder and waits until it is gone (its lock with it). */
+async function stopHolder(holder: ChildProcess): Promise<void> {
+  const exited = new Promise((resolve) => holder.once("exit", resolve));
+  holder.kill("SIGKILL");
+  await exited;
 }
 
 /** The visible and hidden entries of poolDir: a temp file left behind would show here. */
@@ -164,6 +173,54 @@ describe("the ENI changes", () => {
     expect(statSync(MASTER_FILE()).ino).not.toBe(inode);
     expect(statSync(MASTER_FILE()).mode & 0o777).toBe(0o644);
     expect(poolDirEntries()).toEqual(["master-imds.yaml"]);
+  });
+});
+
+describe("discover and ADDs at the same time", () => {
+  it("an ADD that loaded the pools before discover replaced them chooses again from the new file, under the store's lock", async () => {
+    await imds.setState(masterWithPrefixes(["172.31.28.16/28", "172.31.29.0/28"]));
+    await writeMaster();
+    cniOk(await box.add("warm-up")); // the store and its lock file
+    cniOk(await box.del("warm-up"));
+    const holder = await startLockHolder(join(box.dataDir, "lock"));
+    let writer: number | undefined;
+    try {
+      const add = box.add("pod-a", { ipam: { lockTimeoutMs: 60_000 }, timeoutMs: 60_000 });
+      writer = writerOf(await box.prestagedTemp("pod-a")); // it has the old pools and waits for the lock
+      await stopProcess(writer);
+      await stopHolder(holder);
+
+      await imds.setState(masterWithPrefixes(["172.31.29.0/28"]));
+      const shrunk = await discover("master", "-o", MASTER_FILE());
+      expect(shrunk.code, describeRun(shrunk)).toBe(0);
+      expect(shrunk.stdout).toContain("ips - 172.31.28.16-172.31.28.31");
+
+      process.kill(writer, "SIGCONT");
+      writer = undefined;
+      const v4 = addressesOf(cniOk(await add)).find((a) => !a.includes(":"))!;
+      expect(v4.startsWith("172.31.29."), v4).toBe(true);
+    } finally {
+      if (writer !== undefined) process.kill(writer, "SIGKILL");
+      holder.kill("SIGKILL");
+    }
+  });
+
+  it("discover writes under the store's lock: while another holds it, discover waits and gives up (code 11), the file as it was", async () => {
+    const first = await writeMaster();
+    cniOk(await box.add("warm-up"));
+    cniOk(await box.del("warm-up"));
+    const holder = await startLockHolder(join(box.dataDir, "lock"));
+    try {
+      const config = join(box.root, "net.conf");
+      await writeFile(config, JSON.stringify({ cniVersion: "1.0.0", name: "ipvlan-ens5", type: "ipvlan-attach", ipam: { type: "spiderpool-ipam", poolDir: box.poolDir, dataDir: box.dataDir, lockTimeoutMs: 300 } }));
+      await imds.setState(masterWithPrefixes(["172.31.28.16/28", "172.31.29.0/28"]));
+      const waited = await imds.run(["pools", "discover", "--imds", "--node", "master", "--config", config, "-o", MASTER_FILE()]);
+      expect(waited.code, describeRun(waited)).toBe(1);
+      expect(waited.stderr).toContain("timed out after 300 ms waiting for the lock");
+      expect(readFileSync(MASTER_FILE(), "utf8")).toBe(first);
+    } finally {
+      holder.kill("SIGKILL");
+    }
   });
 });
 

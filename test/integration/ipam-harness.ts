@@ -1,7 +1,7 @@
 // Shared set-up of the spiderpool-ipam integration tests (not a test file
 // itself): a private poolDir/dataDir pair per test, the network configuration
 // a runtime would send, and shortcuts for each CNI command on the BUILT binary.
-import { existsSync } from "node:fs";
+import { existsSync, readdirSync } from "node:fs";
 import { copyFile, readdir, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -42,6 +42,9 @@ export interface CallOptions extends ConfOptions {
 /** The address strings of a result's ips, without prefix length. */
 export const addressesOf = (result: unknown): string[] =>
   ((result as { ips?: { address: string }[] }).ips ?? []).map((ip) => ip.address.split("/")[0]!);
+
+/** The PID a pre-staged temp file's name carries (.tmp-<name>-<pid>-<n>). */
+export const writerOf = (temp: string): number => Number(/-(\d+)-\d+$/.exec(temp)![1]);
 
 export class IpamSandbox {
   private constructor(
@@ -128,6 +131,17 @@ export class IpamSandbox {
   /** The pool CLI, as a person runs it (no CNI_COMMAND). */
   cli(argv: string[], env: Record<string, string | undefined> = {}): Promise<ProcessOutput> {
     return runProcess(IPAM_BIN, argv, { env });
+  }
+
+  /** Waits until an ADD has pre-staged a claim in its container's directory (it has loaded the pools); the temp file's name. */
+  async prestagedTemp(containerId: string): Promise<string> {
+    const dir = join(this.dataDir, "attachments", containerId);
+    for (let i = 0; i < 2000; i++) {
+      const temp = existsSync(dir) ? readdirSync(dir).find((n) => n.startsWith(".tmp-")) : undefined;
+      if (temp) return temp;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    throw new Error(`no pre-staged claim appeared in ${dir}`);
   }
 
   /** Claimed addresses: the file names under dataDir/ips, sorted. */

@@ -10,7 +10,7 @@ import { startLockHolder } from "../fixtures/net/scaffold";
 import { cniError, cniOk, describeRun, type CniOutput } from "../helpers/cni";
 import { stopProcess } from "../helpers/process";
 import { foreignDetour, NOBODY } from "../helpers/tmp";
-import { IpamSandbox, addressesOf, useIpamSandbox } from "./ipam-harness";
+import { IpamSandbox, addressesOf, useIpamSandbox, writerOf } from "./ipam-harness";
 
 let box: IpamSandbox;
 const tmp = useIpamSandbox((b) => (box = b));
@@ -39,20 +39,6 @@ async function holdLock(): Promise<() => Promise<void>> {
   };
 }
 
-/** Waits until an ADD has pre-staged a claim in its container's directory; its temp file's name. */
-async function prestagedTemp(containerId: string): Promise<string> {
-  const dir = join(box.dataDir, "attachments", containerId);
-  for (let i = 0; i < 2000; i++) {
-    const temp = existsSync(dir) ? readdirSync(dir).find((n) => n.startsWith(".tmp-")) : undefined;
-    if (temp) return temp;
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  throw new Error(`no pre-staged claim appeared in ${dir}`);
-}
-
-/** The PID a temp file name carries (.tmp-<name>-<pid>-<n>). */
-const writerOf = (temp: string): number => Number(/-(\d+)-\d+$/.exec(temp)![1]);
-
 const tempsIn = (containerId: string): string[] => {
   const dir = join(box.dataDir, "attachments", containerId);
   return existsSync(dir) ? readdirSync(dir).filter((n) => n.startsWith(".tmp-")) : [];
@@ -66,7 +52,7 @@ describe("temp files of live and dead writers", () => {
     const release = await holdLock();
     const ids = ["wait-1", "wait-2", "wait-3"];
     const adds = ids.map((id) => box.add(id, { ipam: { lockTimeoutMs: 60_000 }, timeoutMs: 60_000 }));
-    const writers = await Promise.all(ids.map(async (id) => writerOf(await prestagedTemp(id))));
+    const writers = await Promise.all(ids.map(async (id) => writerOf(await box.prestagedTemp(id))));
     // Stopped, the ADDs stay alive and waiting while the maintenance runs first.
     for (const pid of writers) {
       stopped.push(pid);
@@ -97,7 +83,7 @@ describe("temp files of live and dead writers", () => {
     cniOk(await box.add("warm-up"));
     const release = await holdLock();
     const add = box.add("pod-a", { ipam: { lockTimeoutMs: 60_000 }, timeoutMs: 60_000 });
-    const temp = await prestagedTemp("pod-a");
+    const temp = await box.prestagedTemp("pod-a");
     unlinkSync(join(box.dataDir, "attachments", "pod-a", temp));
     await release();
     const result = cniOk(await add);
@@ -109,7 +95,7 @@ describe("temp files of live and dead writers", () => {
     cniOk(await box.add("warm-up"));
     const release = await holdLock();
     const adds = ["dead-1", "dead-2"].map((id) => box.add(id, { ipam: { lockTimeoutMs: 60_000 }, timeoutMs: 60_000 }));
-    for (const id of ["dead-1", "dead-2"]) process.kill(writerOf(await prestagedTemp(id)), "SIGKILL");
+    for (const id of ["dead-1", "dead-2"]) process.kill(writerOf(await box.prestagedTemp(id)), "SIGKILL");
     for (const out of await Promise.all(adds)) expect(out.signal).toBe("SIGKILL");
     await release();
 

@@ -22,7 +22,7 @@ import { fnv1a64 } from "../../hash";
 import { note } from "../../timing";
 import { readText } from "../../sys/fs";
 import {
-  attachmentKey as keyOf, conflictChosen, type AllocationRequest, type AttachmentKey, type ConflictFilter, type ConflictReport, type IpamStore, type QuarantinedAddress,
+  attachmentKey as keyOf, conflictChosen, PoolsChangedError, type AllocationRequest, type AttachmentKey, type ConflictFilter, type ConflictReport, type IpamStore, type QuarantinedAddress,
 } from "../backend";
 import type { EtcdStoreSettings } from "../../ipam/store-config";
 import { notHeld, notRecorded, recordedIP } from "../local";
@@ -111,12 +111,13 @@ export class EtcdStore implements IpamStore {
     return new EtcdStore(client, nodeName, settings.prefix);
   }
 
-  async allocate({ owner, selection, requested, pools, quarantine }: AllocationRequest): Promise<Allocation[]> {
+  async allocate({ owner, selection, requested, pools, quarantine, poolsUnchanged }: AllocationRequest): Promise<Allocation[]> {
     const key = this.keys.attachment(this.node, owner.containerID, owner.ifname);
     // The definitions of every candidate pool and the quarantined addresses come with the record in one read.
     const candidates = uniqueByName([...selection.v4, ...selection.v6]);
     const conflictsPrefix = this.keys.allConflicts();
     for (let round = 1; round <= MAX_ROUNDS; round++) {
+      if (poolsUnchanged && !poolsUnchanged()) throw new PoolsChangedError();
       const read = await this.client.txn([], [
         ...[key, ...candidates.map((p) => this.keys.pool(p.name))].map((k) => ({ range: { key: k } })),
         { range: { key: conflictsPrefix, end: prefixEnd(conflictsPrefix) } },

@@ -5,10 +5,11 @@
 // node's store would leave every pool. Reading the metadata is
 // lib/cloud/aws-imds.ts; what changes and what is held, lib/ipam/discover-diff.ts.
 //
-// Not closed: an ADD that loaded the old pools just before the file is
-// replaced may still allocate from a removed prefix afterwards (the plugin
-// reads pools before taking the store lock). `pools` and the next discover
-// show such an address.
+// With the local store the check and the write hold the store's lock, and an
+// ADD that loaded the old pools notices the replaced file under that lock. With
+// the etcd store the check reads etcd's claims without a lock: an ADD that had
+// loaded the old pools and committed between the check and the write keeps a
+// removed address (`pools` and the next discover show it).
 import { existsSync, mkdirSync, readFileSync, statSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { CniError, ErrorCode, invalidConfig } from "../../../lib/cni/errors";
@@ -16,6 +17,8 @@ import { DEFAULT_IMDS_URL, readEnis, type EniMetadata } from "../../../lib/cloud
 import { discoverPools, discoveryYaml, type Discovery } from "../../../lib/ipam/discover";
 import { diffPools, heldRemovals, holderText, refusalMessage, removedAddresses, type HeldAddress, type PoolChange, type Removal } from "../../../lib/ipam/discover-diff";
 import { localHeldIn } from "../../../lib/store/held";
+import { AllocationStore } from "../../../lib/store/store";
+import { lockFile } from "../../../lib/sys/flock";
 import type { Pool } from "../../../lib/ipam/pool";
 import { parsePoolText } from "../../../lib/ipam/pool-load";
 import { listPoolFiles, readPoolFile, validatePools, type PoolDocument } from "../../../lib/ipam/pool-source";
@@ -120,6 +123,10 @@ async function nextPools(file: string, text: string, poolDir: string): Promise<P
   return all.filter((p) => p.source === file);
 }
 
+/** The node's local store (created as the plugin would), for its lock. */
+const localStoreLock = (target: CliStore) =>
+  AllocationStore.open({ dataDir: target.dataDir, lockTimeoutMs: target.lockTimeoutMs, acquireLock: (path, timeoutMs) => lockFile(path, { timeoutMs }) });
+
 /** Who holds the addresses the removals cover, in the store this node's plugin uses. */
 async function heldIn(target: CliStore, removals: Removal[]): Promise<HeldAddress[]> {
   if (removals.length === 0) return [];
@@ -146,21 +153,33 @@ async function writePoolFile(file: string, text: string, target: CliStore, dryRu
   const changes = diffPools(before.pools, after);
   printChanges(changes);
   const removals = removedAddresses(before.pools, after);
-  const conflicts = heldRemovals(removals, await heldIn(target, removals));
-  if (conflicts.length > 0) throw new CniError(ErrorCode.InvalidConfig, refusalMessage(file, conflicts));
-  if (before.text === text) {
-    process.stdout.write(`${file}: unchanged\n`);
-    return 0;
-  }
-  if (dryRun) {
-    process.stdout.write(`dry run: ${file} not written\n`);
-    return 0;
-  }
-  const dir = dirname(file);
-  if (!existsSync(dir)) mkdirSync(dir, { recursive: true, mode: 0o755 });
-  // The file's own mode is kept (never group/world-writable: the plugin refuses those).
-  const mode = before.text === undefined ? 0o644 : statSync(file).mode & 0o755;
-  writeFileAtomic(file, text, { mode });
+  /** Refuses while a removed address is held, else writes; "unchanged" and dry runs write nothing. */
+  const decide = (held: HeldAddress[]): boolean => {
+    const conflicts = heldRemovals(removals, held);
+    if (conflicts.length > 0) throw new CniError(ErrorCode.InvalidConfig, refusalMessage(file, conflicts));
+    if (before.text === text) {
+      process.stdout.write(`${file}: unchanged\n`);
+      return false;
+    }
+    if (dryRun) {
+      process.stdout.write(`dry run: ${file} not written\n`);
+      return false;
+    }
+    const dir = dirname(file);
+    if (!existsSync(dir)) mkdirSync(dir, { recursive: true, mode: 0o755 });
+    // The file's own mode is kept (never group/world-writable: the plugin refuses those).
+    const mode = before.text === undefined ? 0o644 : statSync(file).mode & 0o755;
+    writeFileAtomic(file, text, { mode });
+    return true;
+  };
+  // With the local store, the check and the write happen under the store's
+  // lock: no ADD commits in between, and one that loaded the old pools sees
+  // the pool directory changed when it gets the lock, and chooses again.
+  const wrote =
+    target.store.type === "local" && !dryRun
+      ? localStoreLock(target).withLock(() => decide(localHeldIn(target.dataDir, removals)))
+      : decide(await heldIn(target, removals));
+  if (!wrote) return 0;
   process.stdout.write(`wrote ${file}: ${after.length} pool(s) of node ${target.nodeName}\n`);
   if (target.store.type === "etcd") {
     for (const c of changes.filter((c) => c.kind === "changed" && c.details.some((d) => /^(ips|subnet|gateway) /.test(d)))) {

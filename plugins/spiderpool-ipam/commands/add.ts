@@ -8,8 +8,13 @@ import { parseIP, type IPAddr } from "../../../lib/ip/address";
 import { readIpamRequest } from "../../../lib/ipam/request";
 import { buildIpamResult } from "../../../lib/ipam/result";
 import { selectPools } from "../../../lib/ipam/select";
+import { poolDirStamp } from "../../../lib/ipam/pool-source";
+import { PoolsChangedError } from "../../../lib/store/backend";
 import { ipamConfig, openStore, poolsFor, selectionContext } from "../context";
 import { mark } from "../../../lib/timing";
+
+/** Pool files replaced this many times during one ADD's wait: code 11 rather than waiting on. */
+const POOL_CHANGE_ATTEMPTS = 3;
 
 function parseRequested(list: string[]): IPAddr[] {
   return list.map((text) => {
@@ -26,15 +31,29 @@ export async function ipamAdd(req: CniRequest): Promise<CniResult> {
   // The store first: opening it creates dataDir, where the pool cache lives,
   // so even a node's very first ADD leaves the validated pools cached.
   const store = await openStore(cfg);
-  const pools = await poolsFor(cfg);
-  mark("pools");
-  const selection = selectPools(pools, selectionContext(cfg, req.env.ifname, request));
   const requested = parseRequested(request.requestedIPs);
-  mark("selected");
   const owner = { containerID: req.env.containerId, ifname: req.env.ifname, network: cfg.network, pod: request.pod, created: new Date().toISOString() };
   const quarantine = { holdSeconds: cfg.conflictHoldSeconds, now: new Date() };
-  const allocs = await store.allocate({ owner, selection, requested, pools, quarantine });
-  mark("allocated");
-  if (cfg.metricsFile) (await import("../metrics-refresh")).refreshMetricsFile(cfg, pools);
-  return buildIpamResult(allocs, selection.cleanGateway, req.conf.cniVersion);
+  // Pools are read before the store's lock (reading them under it would hold
+  // every other ADD up); the store asks under its lock whether they are still
+  // current, and the choice is made again when they were replaced meanwhile.
+  for (let attempt = 1; ; attempt++) {
+    const stamp = poolDirStamp(cfg.poolDir);
+    const pools = await poolsFor(cfg);
+    mark("pools");
+    const selection = selectPools(pools, selectionContext(cfg, req.env.ifname, request));
+    mark("selected");
+    const poolsUnchanged = () => poolDirStamp(cfg.poolDir) === stamp;
+    try {
+      const allocs = await store.allocate({ owner, selection, requested, pools, quarantine, poolsUnchanged });
+      mark("allocated");
+      if (cfg.metricsFile) (await import("../metrics-refresh")).refreshMetricsFile(cfg, pools);
+      return buildIpamResult(allocs, selection.cleanGateway, req.conf.cniVersion);
+    } catch (e) {
+      if (!(e instanceof PoolsChangedError)) throw e;
+      if (attempt === POOL_CHANGE_ATTEMPTS) {
+        throw new CniError(ErrorCode.TryAgainLater, `the pool files in ${cfg.poolDir} changed ${attempt} times while this ADD waited for the store; nothing was allocated`);
+      }
+    }
+  }
 }
