@@ -1,7 +1,8 @@
 // Kernel parameters under /proc/sys, with SYNCHRONOUS fs only: inside withNetns
 // that is what makes net.* writes land in the pod's netns (async fs runs on
 // other threads that stay in the original netns).
-import { readText, SysError, writeText } from "../sys/fs";
+import { SysError } from "../sys/errors";
+import { readText, writeText } from "../sys/fs";
 import { NetInputError } from "./errors";
 
 /** "net/ipv6/conf/eth0/disable_ipv6" (slashes: interface names may contain dots) or a full /proc/sys path. */

@@ -1,7 +1,6 @@
 // rtnetlink numbers from the kernel's uapi headers (linux/netlink.h, rtnetlink.h,
 // if_link.h, if_addr.h, fib_rules.h). Only what this project sends or reads.
 
-export const AF_UNSPEC = 0;
 export const AF_INET = 2;
 export const AF_INET6 = 10;
 export const AF_NETLINK = 16;
@@ -12,10 +11,8 @@ export const NETLINK_CAP_ACK = 10;
 export const NETLINK_EXT_ACK = 11;
 
 /** Control message types (struct nlmsghdr.nlmsg_type). */
-export const NLMSG_NOOP = 1;
 export const NLMSG_ERROR = 2;
 export const NLMSG_DONE = 3;
-export const NLMSG_OVERRUN = 4;
 
 /** nlmsghdr.nlmsg_flags. Several values are reused with a meaning per request kind. */
 export const NLM_F = {
@@ -61,7 +58,6 @@ export const RTM = {
 export const NLMSGERR_ATTR = { MSG: 1, OFFS: 2, COOKIE: 3, POLICY: 4, MISS_TYPE: 5, MISS_NEST: 6 } as const;
 
 export const NLA_F_NESTED = 0x8000;
-export const NLA_F_NET_BYTEORDER = 0x4000;
 export const NLA_TYPE_MASK = 0x3fff;
 
 export const IFLA = {

@@ -3,12 +3,12 @@
 // pod's netns, construct it inside withNetns(podFd, () => new NetlinkSocket()).
 import { assertNotStranded } from "../sys/netns";
 import { Errno } from "../sys/errno";
+import { SysError } from "../sys/errors";
 import {
   MSG_TRUNC,
   SO_RCVTIMEO,
   SOCK_RAW,
   SOL_SOCKET,
-  SysError,
   sysBind,
   sysClose,
   sysRecv,

@@ -2,7 +2,7 @@
 // moment the holder's fd is closed, including when the holder is killed, so a
 // crashed plugin never leaves a stale lock behind (unlike mkdir-style locks).
 import { Errno } from "./errno";
-import { LockTimeoutError } from "./errors";
+import { LockTimeoutError, SysError } from "./errors";
 import {
   LOCK_EX,
   LOCK_NB,
@@ -11,7 +11,6 @@ import {
   O_RDWR,
   SIG_SETMASK,
   SIG_UNBLOCK,
-  SysError,
   sysAlarmAfter,
   sysClose,
   sysFlock,

@@ -6,14 +6,15 @@
 // pod's netns. Failures throw SysError, whose `code` ("ENOENT", ...) reads
 // like Node's, so callers test `code` the same way.
 import {
-  LOCK_EX, LOCK_NB, O_CREAT, O_DIRECTORY, O_EXCL, O_NOFOLLOW, O_NONBLOCK, O_RDONLY, O_TRUNC, O_WRONLY, SysError, sysAccess, sysClose,
+  LOCK_EX, LOCK_NB, O_CREAT, O_DIRECTORY, O_EXCL, O_NOFOLLOW, O_NONBLOCK, O_RDONLY, O_TRUNC, O_WRONLY, sysAccess, sysClose,
   sysFlock, sysFsync, sysGetdents, sysGethostname, sysMkdir, sysOpen, sysOpenIfExists, sysPwrite, sysRead, sysRename, sysRmdir,
   sysChmod, sysReadlink, sysStatx, sysUnlink, sysWrite,
 } from "./libc";
 import { Errno } from "./errno";
+import { SysError } from "./errors";
 import { dirName } from "./path";
 
-export { O_CREAT, O_DIRECTORY, O_EXCL, O_NOFOLLOW, O_NONBLOCK, O_RDONLY, O_TRUNC, O_WRONLY, SysError };
+export { O_CREAT, O_DIRECTORY, O_EXCL, O_NOFOLLOW, O_NONBLOCK, O_RDONLY, O_TRUNC, O_WRONLY };
 
 const AT_FDCWD = -100;
 const AT_SYMLINK_NOFOLLOW = 0x100;

@@ -4,7 +4,8 @@
 // through lib/sys/fs.ts over these rather than node:fs, which costs a Bun
 // executable far more to load (docs/performance.md).
 import { dlopen, FFIType, read } from "bun:ffi";
-import { errnoMessage, errnoName, Errno } from "./errno";
+import { Errno } from "./errno";
+import { SysError } from "./errors";
 
 // JavaScript strings go to `cstring` arguments; typed arrays or null to `ptr`.
 const { i32, u32, i64, u64, ptr, cstring, i64_fast } = FFIType;
@@ -32,21 +33,6 @@ export const AF_PACKET = 17;
 export const POLLIN = 0x1;
 export const SOL_SOCKET = 1;
 export const SO_RCVTIMEO = 20;
-
-/** A failed system call; `code` is the errno name so CNI error mapping can read it like Node's. */
-export class SysError extends Error {
-  readonly errno: number;
-  readonly code: string;
-  readonly syscall: string;
-
-  constructor(syscall: string, errno: number, subject = "", message?: string) {
-    super(message ?? `${syscall}${subject ? ` ${subject}` : ""}: ${errnoMessage(errno)} (${errnoName(errno)})`);
-    this.name = "SysError";
-    this.errno = errno;
-    this.code = errnoName(errno);
-    this.syscall = syscall;
-  }
-}
 
 // Groups of symbols, each opened on first use: every symbol opened costs
 // start-up time (docs/performance.md), and an IPAM call run by a runtime

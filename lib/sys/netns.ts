@@ -5,7 +5,8 @@
 // so inside withNetns only SYNCHRONOUS work is allowed: netlink sockets created
 // there, readFileSync/writeFileSync on /proc/sys. (/sys/class/net does not
 // follow setns at all: it shows the netns that mounted sysfs.)
-import { CLONE_NEWNET, O_RDONLY, SysError, sysClose, sysOpen, sysSetns } from "./libc";
+import { SysError } from "./errors";
+import { CLONE_NEWNET, O_RDONLY, sysClose, sysOpen, sysSetns } from "./libc";
 import { Errno } from "./errno";
 import { StrandedError } from "./errors";
 
