@@ -87,8 +87,12 @@ export interface IpamStore {
    * `network` whose hold is over; reports the first error after trying all.
    */
   collect(network: string, valid: Set<AttachmentKey>, quarantine: QuarantinePolicy, pools?: Pool[]): Promise<void>;
-  /** STATUS: whether one of `pools` has a free address now (an unreachable store throws). */
-  hasFree(pools: Pool[]): Promise<boolean>;
+  /**
+   * STATUS: whether an ADD from `pools` could get an address now: a free one,
+   * or a quarantined one whose hold is over (ADD frees those first). An
+   * unreachable store throws.
+   */
+  hasFree(pools: Pool[], quarantine: QuarantinePolicy): Promise<boolean>;
   /** The CLI's `release`: frees a container's attachments (one interface, or all). */
   releaseContainer(containerID: string, ifname?: string, pools?: Pool[]): Promise<AttachmentRecord[]>;
   /** The CLI's `release --conflicts`: ends the chosen quarantines now. */

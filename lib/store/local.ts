@@ -166,8 +166,12 @@ export class LocalStore implements IpamStore {
     if (errors.length > 0) throw errors[0]!;
   }
 
-  async hasFree(pools: Pool[]): Promise<boolean> {
-    return this.files.withLock((tx) => pools.some((p) => findFree(p, (ip) => tx.isUsed(ip), tx.hint(p.name, p.fingerprint)) !== undefined));
+  async hasFree(pools: Pool[], quarantine: QuarantinePolicy): Promise<boolean> {
+    return this.files.withLock(
+      (tx) =>
+        pools.some((p) => findFree(p, (ip) => tx.isUsed(ip), tx.hint(p.name, p.fingerprint)) !== undefined) ||
+        tx.listConflicts().some(({ conflict: c }) => c !== undefined && pools.some((p) => p.name === c.pool) && quarantineOver(c.detected, quarantine)),
+    );
   }
 
   async releaseContainer(containerID: string, ifname?: string, pools?: Pool[]): Promise<AttachmentRecord[]> {

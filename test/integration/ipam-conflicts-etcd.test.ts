@@ -31,6 +31,7 @@ async function node(name: string, prefix: string, pool: Record<string, unknown> 
     add: (id: string, extra = {}) => box.add(id, opts(extra)),
     del: (id: string, extra = {}) => box.del(id, opts(extra)),
     gc: (extra = {}) => box.gc([], opts(extra)),
+    status: (extra = {}) => box.status(opts(extra)),
     /** The CLI against this node's configuration. */
     cli: async (argv: string[]) => box.cli([...argv, "--config", await box.writePoolFile("../net.conf", JSON.stringify(box.conf(opts())))]),
   };
@@ -96,6 +97,8 @@ describe.skipIf(!available)("etcd store: quarantined addresses", () => {
     const a = await node("hold-a", prefix);
     await quarantine(a);
     await waitUntilHeldFor(prefix, 1);
+    expect(cniError(await a.status()).code).toBe(50); // exhausted while the hold lasts
+    cniOk(await a.status({ ipam: { conflictHoldSeconds: 1 } })); // ready: the next ADD frees it
     expect(cniError(await a.add("other")).code).toBe(101); // the default hold, 600 s, is not over
     expect(addressesOf(cniOk(await a.add("other", { ipam: { conflictHoldSeconds: 1 } })))).toEqual([ADDRESS]);
     expect(await etcd.cluster.listPrefix(`${prefix}/conflicts/`)).toEqual({});

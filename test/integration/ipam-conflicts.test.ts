@@ -162,6 +162,23 @@ describe("the end of a quarantine", () => {
     expect((await storeCheck()).code).toBe(0);
   });
 
+  it("STATUS: a pool whose only address is quarantined is exhausted (50) until the hold is over, then ready", async () => {
+    await box.writePoolFile("seed-pools.yaml", [
+      "apiVersion: spiderpool.spidernet.io/v2beta1\nkind: SpiderIPPool\nmetadata:\n  name: one-v4\nspec:\n  subnet: 172.31.16.0/20\n  ips: [172.31.28.16]\n  nodeName: [master]\n",
+      "apiVersion: spiderpool.spidernet.io/v2beta1\nkind: SpiderIPPool\nmetadata:\n  name: one-v6\nspec:\n  subnet: 2406:da1e:c4:ed01::/64\n  ips: [\"2406:da1e:c4:ed01:c57d::\"]\n  nodeName: [master]\n",
+    ].join("---\n"));
+    const holdOneSecond = { ipam: { conflictHoldSeconds: 1, default_ipv4_ippool: ["one-v4"], default_ipv6_ippool: ["one-v6"] } };
+    expect(addressesOf(cniOk(await box.add("c1", holdOneSecond)))).toEqual([V4[0], V6]);
+    cniOk(await box.del("c1", { ...holdOneSecond, ...reporting([{ ip: V4[0], mac: MAC }]) }));
+    const held = await box.status({ ipam: { ...holdOneSecond.ipam, conflictHoldSeconds: 600 } });
+    expect(cniError(held).code, describeRun(held)).toBe(50);
+    expect(cniError(held).msg).toContain("all IPv4 pools for node master are exhausted: one-v4");
+
+    await waitUntilHeldFor(V4[0], 1);
+    cniOk(await box.status(holdOneSecond));
+    expect(addressesOf(cniOk(await box.add("c2", holdOneSecond)))).toEqual([V4[0], V6]);
+  });
+
   it("release --conflicts frees at once: by address, by pool, all; others are left and named", async () => {
     cniOk(await box.add("c1"));
     cniOk(await box.del("c1", reporting([{ ip: V4[0], mac: MAC }, { ip: V6, mac: "" }])));

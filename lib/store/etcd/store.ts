@@ -242,10 +242,18 @@ export class EtcdStore implements IpamStore {
     if (errors.length > 0) throw errors[0];
   }
 
-  async hasFree(pools: Pool[]): Promise<boolean> {
+  async hasFree(pools: Pool[], quarantine: QuarantinePolicy): Promise<boolean> {
     const snapshot: Snapshot = {};
     for (const pool of pools) if ((await this.findFree(pool, 0n, snapshot)) !== undefined) return true;
-    return false;
+    // A quarantine whose hold is over: the next ADD of its pool frees it first.
+    return (await this.listPrefix(this.keys.allConflicts())).some((kv) => {
+      try {
+        const c = this.parseConflict(kv);
+        return pools.some((p) => p.name === c.pool) && quarantineOver(c.detected, quarantine);
+      } catch {
+        return false; // unreadable: never freed by guess
+      }
+    });
   }
 
   async releaseContainer(containerID: string, ifname?: string): Promise<AttachmentRecord[]> {

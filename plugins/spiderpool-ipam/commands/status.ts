@@ -1,6 +1,7 @@
 // STATUS (CNI 1.1): could an ADD on this node succeed now? Code 50 names the
 // reason: no pool for this node and network, a pool the local store cannot
-// serve, every candidate exhausted, or the etcd store out of reach.
+// serve, every candidate exhausted (a quarantine whose hold is over counts as
+// free: ADD frees it first), or the etcd store out of reach.
 import { CniError, ErrorCode } from "../../../lib/cni/errors";
 import type { CniRequest } from "../../../lib/cni/skel";
 import { selectPools } from "../../../lib/ipam/select";
@@ -25,7 +26,7 @@ export async function ipamStatus(req: CniRequest): Promise<void> {
     if (candidates.length === 0) continue;
     let free: boolean;
     try {
-      free = await store.hasFree(candidates);
+      free = await store.hasFree(candidates, { holdSeconds: cfg.conflictHoldSeconds, now: new Date() });
     } catch (e) {
       throw unavailable(`the IPAM store cannot be read: ${(e as Error).message}`);
     }
