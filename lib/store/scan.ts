@@ -79,58 +79,47 @@ export function scanStore(l: StoreLayout, uid = process.getuid?.()): StoreScan {
     }
   }
 
-  // ips/<address>
-  for (const name of entriesOf(l.claims)) {
-    const file = join(l.claims, name);
-    if (name.startsWith(TEMP_PREFIX)) {
-      stray(file);
-      continue;
+  // ips/<address> and conflicts/<address>: parsed, or damaged (a file that is
+  // there still keeps its address used: the plugin tests existence).
+  type Damage = { file: string; why: string; isFile: boolean; isDirectory: boolean };
+  const eachAddressFile = <T>(
+    dir: string,
+    parse: (text: string, file: string, address: string) => T,
+    found: (address: string, value: T, file: string) => void,
+    damaged: (address: string, d: Damage) => void,
+  ) => {
+    for (const name of entriesOf(dir)) {
+      const file = join(dir, name);
+      if (name.startsWith(TEMP_PREFIX)) {
+        stray(file);
+        continue;
+      }
+      const address = canonicalAddress(name);
+      const st = lstatIfExists(file);
+      if (!st) continue;
+      if (address === undefined) {
+        scan.unexpected.push({ file, why: "not the canonical form of an address: the plugin never reads it" });
+        continue;
+      }
+      if (!st.isFile()) {
+        damaged(address, { file, why: `a ${fileKind(st.mode)}, not a regular file`, isFile: false, isDirectory: st.isDirectory() });
+        continue;
+      }
+      noteMode(file, st);
+      try {
+        found(address, parse(readTextIfExists(file, O_NOFOLLOW) ?? "", file, address), file);
+      } catch (e) {
+        damaged(address, { file, why: reasonOf(e), isFile: true, isDirectory: false });
+      }
     }
-    const address = canonicalAddress(name);
-    const st = lstatIfExists(file);
-    if (!st) continue;
-    if (address === undefined) {
-      scan.unexpected.push({ file, why: "not the canonical form of an address: the plugin never reads it" });
-      continue;
-    }
-    if (!st.isFile()) {
-      // It still makes the address "used" (the plugin tests existence).
-      scan.damagedClaims.set(address, { file, why: `a ${fileKind(st.mode)}, not a regular file`, isFile: false, isDirectory: st.isDirectory() });
-      continue;
-    }
-    noteMode(file, st);
-    try {
-      scan.claims.set(address, { claim: parseClaim(readTextIfExists(file, O_NOFOLLOW) ?? "", file), file });
-    } catch (e) {
-      scan.damagedClaims.set(address, { file, why: reasonOf(e), isFile: true, isDirectory: false });
-    }
-  }
-
-  // conflicts/<address>
-  for (const name of entriesOf(l.conflicts)) {
-    const file = join(l.conflicts, name);
-    if (name.startsWith(TEMP_PREFIX)) {
-      stray(file);
-      continue;
-    }
-    const address = canonicalAddress(name);
-    const st = lstatIfExists(file);
-    if (!st) continue;
-    if (address === undefined) {
-      scan.unexpected.push({ file, why: "not the canonical form of an address: the plugin never reads it" });
-      continue;
-    }
-    if (!st.isFile()) {
-      scan.damagedConflicts.set(address, { file, why: `a ${fileKind(st.mode)}, not a regular file`, isFile: false });
-      continue;
-    }
-    noteMode(file, st);
-    try {
-      scan.conflicts.set(address, { conflict: parseConflict(readTextIfExists(file, O_NOFOLLOW) ?? "", file, address), file });
-    } catch (e) {
-      scan.damagedConflicts.set(address, { file, why: reasonOf(e), isFile: true });
-    }
-  }
+  };
+  eachAddressFile(l.claims, (text, file) => parseClaim(text, file), (address, claim, file) => scan.claims.set(address, { claim, file }), (address, d) => scan.damagedClaims.set(address, d));
+  eachAddressFile(
+    l.conflicts,
+    parseConflict,
+    (address, conflict, file) => scan.conflicts.set(address, { conflict, file }),
+    (address, { file, why, isFile }) => scan.damagedConflicts.set(address, { file, why, isFile }),
+  );
 
   for (const name of entriesOf(l.hints)) if (name.startsWith(TEMP_PREFIX)) stray(join(l.hints, name));
   for (const name of entriesOf(l.cache)) if (name.startsWith(TEMP_PREFIX)) stray(join(l.cache, name));
