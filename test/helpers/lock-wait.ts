@@ -1,7 +1,6 @@
 // Processes in a lock wait, for the tests of lib/sys/flock.ts and the store
 // lock: starting one with SIGALRM blocked, and knowing when one is waiting.
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
 
 /**
  * python3 -c: blocks SIGALRM, then execs argv[1..] (searching PATH). The
@@ -63,18 +62,5 @@ export async function sigalrmBlockedAfterExec(): Promise<boolean> {
   return mask !== null && ((BigInt(`0x${mask[1]}`) >> (SIGALRM - 1n)) & 1n) === 1n;
 }
 
-/**
- * Resolves once process `pid` is blocked waiting for a flock: the kernel
- * lists it in /proc/locks as "-> FLOCK ... <pid> ...". Rejects if the process
- * ends first or `withinMs` passes.
- */
-export async function lockWaitStarted(pid: number, withinMs = 20_000): Promise<void> {
-  const end = Date.now() + withinMs;
-  // A second waiter on the same lock is indented further: any run of spaces before "->".
-  const waiting = new RegExp(`^\\d+: +-> FLOCK +\\S+ +\\S+ +${pid} `, "m");
-  while (!waiting.test(readFileSync("/proc/locks", "utf8"))) {
-    if (!existsSync(`/proc/${pid}`)) throw new Error(`process ${pid} ended before it waited for the lock`);
-    if (Date.now() > end) throw new Error(`process ${pid} did not start waiting for the lock within ${withinMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
+/** Resolves once a process is blocked waiting for a flock (/proc/locks); the reliability scripts' own. */
+export { lockWaitStarted } from "../../scripts/reliability/lib/common.mjs";

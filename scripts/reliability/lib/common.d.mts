@@ -33,3 +33,4 @@ export declare function verifyStore(dataDir: string, opts?: { live?: Map<string,
 export declare function snapshot(dir: string, opts?: { skip?: string[] }): Map<string, string>;
 export declare function diffSnapshots(before: Map<string, string>, after: Map<string, string>): string[];
 export declare function percentile(xs: number[], p: number): number;
+export declare function lockWaitStarted(pid: number, withinMs?: number): Promise<void>;

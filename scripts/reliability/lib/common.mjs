@@ -180,7 +180,7 @@ export function cni(box, command, containerId, { ifname, ipam = {}, top = {}, ki
 /**
  * Resolves once process `pid` waits for a flock (the kernel lists it in
  * /proc/locks as "-> FLOCK ... <pid> ..."); rejects if it ends first or
- * `withinMs` passes. test/helpers/lock-wait.ts's, for plain Node.
+ * `withinMs` passes. Plain Node, so the tests use it too (test/helpers/lock-wait.ts).
  */
 export async function lockWaitStarted(pid, withinMs = 20_000) {
   const end = Date.now() + withinMs;
