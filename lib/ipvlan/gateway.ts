@@ -7,6 +7,7 @@
 // neighbour solicitation the right source and options; the answer fills the
 // entry the pod's traffic will use anyway. No frames of our own to build,
 // match or retry.
+import { sleepSync } from "../sleep";
 import { CniError, ErrorCode } from "../cni/errors";
 import { isResolved, neighbourState, resolveNeighbour } from "../net/neighbour";
 import type { Link } from "../net/link";
@@ -14,8 +15,6 @@ import type { PodNetns } from "../net/pod-netns";
 import { NUD } from "../netlink/constants";
 
 const POLL_MS = 10;
-const sleeper = new Int32Array(new SharedArrayBuffer(4));
-
 /** Waits until every gateway answered on `link`, at most `timeoutMs`; code 111 names those that did not. */
 export function awaitGateways(pod: PodNetns, link: Link, gateways: string[], timeoutMs: number): void {
   const deadline = performance.now() + timeoutMs;
@@ -38,6 +37,6 @@ export function awaitGateways(pod: PodNetns, link: Link, gateways: string[], tim
         "check the pool's gateway and the network it is on, or raise coordinator.gatewayTimeoutMs",
       );
     }
-    Atomics.wait(sleeper, 0, 0, Math.min(POLL_MS, left));
+    sleepSync(Math.min(POLL_MS, left));
   }
 }

@@ -4,6 +4,7 @@
 // gratuitous ARP / unsolicited NA) and add routes. With conflict detection,
 // the link comes up first, its IPv4 addresses are ARP-probed before they are
 // added, and announced once they are.
+import { sleepSync } from "../sleep";
 import { fnv1a64 } from "../hash";
 import { CniError, ErrorCode } from "../cni/errors";
 import type { CniIPConfig, CniRoute } from "../cni/types";
@@ -96,8 +97,6 @@ function trySysctl(key: string, value: number, required: boolean): void {
   }
 }
 
-const sleeper = new Int32Array(new SharedArrayBuffer(4));
-
 /** Waits (bounded) for IPv6 DAD to finish on the link; a failed DAD is an address conflict. */
 function awaitDad(pod: PodNetns, link: Link, dad: DadSettings): void {
   const deadline = performance.now() + dad.timeoutMs;
@@ -119,7 +118,7 @@ function awaitDad(pod: PodNetns, link: Link, dad: DadSettings): void {
         "raise ipv6DAD.timeoutMs or disable ipv6DAD",
       );
     }
-    Atomics.wait(sleeper, 0, 0, 20);
+    sleepSync(20);
   }
 }
 
